@@ -1,0 +1,123 @@
+/** Plain data types that cross process boundaries (IPC, WebSocket, trainer messages). */
+import type { TrainConfig } from './config.ts';
+
+export type DatasetKind = 'builtin' | 'imported';
+
+export interface DatasetInfo {
+  id: string;
+  name: string;
+  kind: DatasetKind;
+  /** Where it came from: `builtin:<name>` or the imported path. */
+  source: string;
+  count: number;
+  width: number;
+  height: number;
+  channels: number;
+  /** Class names, index = label id; null when unlabelled. */
+  labels: string[] | null;
+  createdAt: number;
+}
+
+export interface DatasetPreview {
+  datasetId: string;
+  width: number;
+  height: number;
+  channels: number;
+  /** Up to `count` samples, each row-major uint8 pixels (as a plain number array for JSON). */
+  samples: { index: number; label: number | null; pixels: number[] }[];
+}
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'stopped', 'failed', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+/** One training step as the trainer reports it. All losses are per sample, in nats. */
+export interface StepPoint {
+  step: number;
+  epoch: number;
+  /** The training objective: recon + beta * KL. */
+  loss: number;
+  /** E_q[-log p(x|z)] */
+  recon: number;
+  /** KL(q(z|x) || N(0, I)) */
+  kl: number;
+  /** -ELBO at beta = 1: recon + KL (the number to compare across runs). */
+  negElbo: number;
+  samplesPerSec: number;
+  /** Milliseconds since the run started. */
+  timeMs: number;
+}
+
+export interface EpochPoint {
+  epoch: number;
+  step: number;
+  loss: number;
+  recon: number;
+  kl: number;
+  negElbo: number;
+  /** Validation -ELBO at beta = 1 (null without a validation split). */
+  valNegElbo: number | null;
+  valRecon: number | null;
+  valKl: number | null;
+  /** -ELBO converted to bits per dimension: negElbo / (D ln 2). */
+  bitsPerDim: number;
+  durationMs: number;
+}
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  datasetId: string;
+  datasetName: string;
+  status: RunStatus;
+  config: TrainConfig;
+  seed: number;
+  backend: string | null;
+  device: string | null;
+  appVersion: string;
+  tfjsVersion: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+  /** Epochs completed, and the latest epoch metrics if any. */
+  epochsDone: number;
+  last: EpochPoint | null;
+}
+
+export interface RunMetrics {
+  runId: string;
+  /** Downsampled in main to at most `maxPoints` (bucket means), always keeping the last step. */
+  steps: StepPoint[];
+  totalSteps: number;
+  epochs: EpochPoint[];
+}
+
+export interface CheckpointInfo {
+  runId: string;
+  epoch: number;
+  step: number;
+  path: string;
+  bytes: number;
+  createdAt: number;
+}
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  dataDir: string;
+  mode: 'electron' | 'web' | 'cli';
+  platform: string;
+  node: string;
+  /** Things the user should know about start-up (e.g. a corrupt history file was moved aside). */
+  notices: string[];
+}
+
+/** What the trainer reports once its compute backend is up. */
+export interface BackendInfo {
+  backend: string;
+  device: string;
+  tfjsVersion: string;
+  /** Why the backends above the chosen one did not load, in preference order. */
+  skipped: { backend: string; reason: string }[];
+}
