@@ -1,0 +1,149 @@
+/**
+ * Chooses the compute backend for one trainer process, in the order of preference measured for
+ * this project (ENGINEERING.md section 6): tensorflow (tfjs-node-gpu, then tfjs-node) > wasm > cpu.
+ * The native packages are optional dependencies that are often absent (their install downloads
+ * libtensorflow), so each candidate is tried at run time and the reason it did not load is kept
+ * in BackendInfo.skipped. An explicit choice starts the order at that backend: asking for
+ * 'tensorflow' on a machine without it still trains (on wasm), and says why.
+ */
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import type { TrainConfig } from '../contract/config.ts';
+import type { BackendInfo } from '../contract/types.ts';
+import type { Tf } from '../core/tf.ts';
+import { installWasmMatMulKernels } from './wasm-kernels.ts';
+import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
+
+/** What a run may ask for: 'auto' picks the best backend that loads. */
+export type BackendChoice = TrainConfig['backend'];
+
+/**
+ * tfjs is loaded with require, never bundled: tfjs-node, the wasm backend and the layers API must
+ * all share the one @tensorflow/tfjs-core instance (its engine and kernel registry) in node_modules.
+ */
+const require = createRequire(import.meta.url);
+
+const ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
+type BackendName = (typeof ORDER)[number];
+
+export interface SelectedBackend {
+  tf: Tf;
+  info: BackendInfo;
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'MODULE_NOT_FOUND' || e?.code === 'ERR_MODULE_NOT_FOUND') {
+    const first = String(e.message ?? '').split('\n')[0] ?? '';
+    return `not installed (${first})`;
+  }
+  return String(e?.message ?? err).split('\n')[0] ?? String(err);
+}
+
+/**
+ * tfjs-node 4.22 calls util.isNullOrUndefined and util.isArray, which Node 23+ removed (Electron
+ * 40+ embeds Node 24). Put them back before it loads; they are pure functions, harmless to add.
+ */
+export function installNodeUtilShim(): void {
+  const util = require('node:util') as Record<string, unknown>;
+  if (typeof util['isNullOrUndefined'] !== 'function') util['isNullOrUndefined'] = (v: unknown) => v === null || v === undefined;
+  if (typeof util['isArray'] !== 'function') util['isArray'] = Array.isArray;
+}
+
+function cpuName(): string {
+  const model = os.cpus()[0]?.model?.trim();
+  return model && model !== 'unknown' ? model : os.arch();
+}
+
+function gpuName(): string | null {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const name = out.split('\n')[0]?.trim();
+    return name ? name : null;
+  } catch {
+    return null;
+  }
+}
+
+async function loadTensorflow(skipped: BackendInfo['skipped']): Promise<SelectedBackend | null> {
+  installNodeUtilShim();
+  const reasons: string[] = [];
+  for (const [pkg, gpu] of [
+    ['@tensorflow/tfjs-node-gpu', true],
+    ['@tensorflow/tfjs-node', false],
+  ] as const) {
+    try {
+      const tf = require(pkg) as Tf;
+      if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its 'tensorflow' backend did not initialise`);
+      await tf.ready();
+      const threads = os.cpus().length;
+      const cpu = `CPU (${threads} threads, ${cpuName()})`;
+      // tfjs-node-gpu silently runs on the CPU when CUDA finds no device; say so rather than claim a GPU.
+      const gpuDevice = gpu ? gpuName() : null;
+      const device = gpu ? (gpuDevice ? `GPU (${gpuDevice})` : `${cpu}; tfjs-node-gpu found no GPU`) : cpu;
+      return { tf, info: { backend: 'tensorflow', device, tfjsVersion: tf.version.tfjs, skipped } };
+    } catch (err) {
+      reasons.push(`${pkg}: ${reasonOf(err)}`);
+    }
+  }
+  skipped.push({ backend: 'tensorflow', reason: reasons.join('; ') });
+  return null;
+}
+
+async function loadWasm(tf: Tf, skipped: BackendInfo['skipped']): Promise<SelectedBackend | null> {
+  try {
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof WasmBackend;
+    // The .wasm binaries ship in the package's dist folder; point the loader at them on disk.
+    const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+    wasm.setWasmPaths(dist);
+    installWasmMatMulKernels(tf);
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+    await tf.ready();
+    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    // tfjs-wasm disables its threads in Node: one thread whatever the core count.
+    const device = `CPU (1 thread, WebAssembly${simd ? ' SIMD' : ''}, ${cpuName()})`;
+    return { tf, info: { backend: 'wasm', device, tfjsVersion: tf.version.tfjs, skipped } };
+  } catch (err) {
+    skipped.push({ backend: 'wasm', reason: reasonOf(err) });
+    return null;
+  }
+}
+
+async function loadCpu(tf: Tf, skipped: BackendInfo['skipped']): Promise<SelectedBackend> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+  await tf.ready();
+  return { tf, info: { backend: 'cpu', device: `CPU (1 thread, JavaScript, ${cpuName()})`, tfjsVersion: tf.version.tfjs, skipped } };
+}
+
+/**
+ * Loads the best available backend at or below `choice` in the preference order and makes it
+ * the active tfjs backend. Only 'cpu' cannot fail (it is pure JS); failures above it are recorded.
+ */
+export async function selectBackend(choice: BackendChoice): Promise<SelectedBackend> {
+  const start: BackendName = choice === 'auto' ? 'tensorflow' : choice;
+  const candidates = ORDER.slice(ORDER.indexOf(start));
+  const skipped: BackendInfo['skipped'] = [];
+
+  if (candidates.includes('tensorflow')) {
+    const chosen = await loadTensorflow(skipped);
+    if (chosen) {
+      quiet(chosen.tf);
+      return chosen;
+    }
+  }
+  // The tfjs union package: layers, ops and the cpu backend; wasm registers into the same engine.
+  const tf = require('@tensorflow/tfjs') as Tf;
+  quiet(tf);
+  if (candidates.includes('wasm')) {
+    const chosen = await loadWasm(tf, skipped);
+    if (chosen) return chosen;
+  }
+  return loadCpu(tf, skipped);
+}
+
+/** Production mode silences tfjs console hints (e.g. "install the node backend") in the trainer's output. */
+function quiet(tf: Tf): void {
+  tf.env().set('PROD', true);
+}
