@@ -1,0 +1,220 @@
+/**
+ * The composition of the studio from its ports: opens the history, registers the built-in datasets,
+ * marks runs orphaned by a dead process as interrupted, and answers every command of the contract.
+ * Electron main, the web server and the CLI all drive this one object.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type {
+  AppInfo,
+  CommandName,
+  CommandOutput,
+  CommandParsed,
+  Events,
+  Result,
+} from '../contract/index.ts';
+import {
+  StudioError,
+  TrainConfigSchema,
+  commands,
+  fail,
+  isCommandName,
+  ok,
+  parseOrThrow,
+  ACTIVE_STATUSES,
+} from '../contract/index.ts';
+import { BUILTIN_DATASETS, loadBuiltin } from '../core/sample-data.ts';
+import { openStore } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { DatasetSource } from '../trainer/protocol.ts';
+import { readAppVersion } from './paths.ts';
+import type { Studio, StudioListener, StudioOptions } from './studio-api.ts';
+import { TrainingSupervisor } from './training.ts';
+
+export type Handlers = {
+  [K in CommandName]: (input: CommandParsed<K>) => CommandOutput<K> | Promise<CommandOutput<K>>;
+};
+
+/** Whether a process id is alive (signal 0 checks without signalling). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function newRunId(now = Date.now()): string {
+  const t = new Date(now).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `run-${t}-${randomBytes(3).toString('hex')}`;
+}
+
+export function createStudio(opts: StudioOptions): Studio {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const store = openStore(
+    opts.nativeBinding ? { dataDir: opts.dataDir, nativeBinding: opts.nativeBinding } : { dataDir: opts.dataDir },
+  );
+  const notices: string[] = [];
+  if (store.recovered) {
+    notices.push(
+      `The run history could not be read (${store.recovered.reason}). It was moved to ${store.recovered.movedTo} and a new history was started.`,
+    );
+  }
+  store.transaction(() => {
+    for (const d of BUILTIN_DATASETS) store.datasets.upsert(d);
+  });
+  const interrupted = store.runs.markInterrupted(isProcessAlive);
+  if (interrupted.length > 0) {
+    notices.push(`${interrupted.length} run(s) were interrupted when the studio last closed: ${interrupted.join(', ')}`);
+  }
+
+  const listeners = new Set<StudioListener>();
+  const emit = <E extends keyof Events>(event: E, payload: Events[E]): void => {
+    for (const l of listeners) {
+      try {
+        l(event, payload);
+      } catch {
+        /* one broken listener must not starve the others */
+      }
+    }
+  };
+
+  const supervisor = new TrainingSupervisor({
+    store,
+    launcher: opts.launcher,
+    emit,
+    checkpointRoot: path.join(opts.dataDir, 'checkpoints'),
+  });
+
+  const info: AppInfo = {
+    name: 'VAE Studio',
+    version: opts.appVersion ?? readAppVersion(),
+    dataDir: opts.dataDir,
+    mode: opts.mode,
+    platform: `${process.platform}-${process.arch}`,
+    node: process.versions.node,
+    notices,
+  };
+
+  const handlers = buildHandlers(store, supervisor, info);
+  let closed = false;
+
+  return {
+    info,
+    async dispatch(command: string, input: unknown): Promise<Result<unknown>> {
+      if (closed) return fail('CONFLICT', 'the studio is shutting down');
+      if (!isCommandName(command)) return fail('UNKNOWN_COMMAND', `unknown command "${String(command)}"`);
+      try {
+        const parsed = parseOrThrow(commands[command].input, input ?? {}, command);
+        const handler = handlers[command] as (i: unknown) => unknown;
+        return ok(await handler(parsed));
+      } catch (e) {
+        if (e instanceof StudioError) return { ok: false, error: e.toJSON() };
+        return fail('INTERNAL', `${command} failed: ${(e as Error)?.message ?? String(e)}`);
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await supervisor.stopAll();
+      listeners.clear();
+      store.close();
+    },
+  };
+}
+
+function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppInfo): Handlers {
+  const dataset = (id: string) => {
+    const d = store.datasets.get(id);
+    if (!d) throw new StudioError('NOT_FOUND', `no dataset with id "${id}"`, 'id');
+    return d;
+  };
+  const run = (id: string) => {
+    const r = store.runs.get(id);
+    if (!r) throw new StudioError('NOT_FOUND', `no run with id "${id}"`, 'id');
+    return r;
+  };
+
+  return {
+    'app.info': () => info,
+
+    'datasets.list': () => store.datasets.list(),
+    'datasets.get': ({ id }) => dataset(id),
+    'datasets.preview': ({ id, count }) => {
+      const d = dataset(id);
+      if (d.kind !== 'builtin') throw new StudioError('CONFLICT', `previews of imported datasets are not available yet`);
+      const data = loadBuiltin(d.source.replace(/^builtin:/, ''));
+      const size = data.width * data.height * data.channels;
+      const n = Math.min(count, data.count);
+      const samples = [];
+      for (let i = 0; i < n; i++) {
+        // Evenly spaced indices so the preview shows the spread of the data, not its first rows.
+        const index = Math.floor((i * data.count) / n);
+        samples.push({
+          index,
+          label: data.labels[index] ?? null,
+          pixels: Array.from(data.images.subarray(index * size, (index + 1) * size)),
+        });
+      }
+      return { datasetId: id, width: data.width, height: data.height, channels: data.channels, samples };
+    },
+
+    'runs.list': () => store.runs.list(),
+    'runs.get': ({ id }) => run(id),
+    'runs.metrics': ({ id, maxPoints }) => {
+      run(id);
+      const { points, total } = store.metrics.steps(id, maxPoints);
+      return { runId: id, steps: points, totalSteps: total, epochs: store.metrics.epochs(id) };
+    },
+    'runs.checkpoints': ({ id }) => {
+      run(id);
+      return store.checkpoints.list(id);
+    },
+    'runs.delete': ({ id }) => {
+      const r = run(id);
+      if (supervisor.isActive(id) || ACTIVE_STATUSES.includes(r.status)) {
+        throw new StudioError('CONFLICT', `run ${id} is ${r.status}; stop it before deleting it`);
+      }
+      store.runs.delete(id);
+      rmSync(path.join(info.dataDir, 'checkpoints', id), { recursive: true, force: true });
+      return { id };
+    },
+
+    'training.start': ({ datasetId, name, config: raw }) => {
+      const d = dataset(datasetId);
+      const config = parseOrThrow(TrainConfigSchema, raw, 'config');
+      const source: DatasetSource =
+        d.kind === 'builtin'
+          ? { kind: 'builtin', name: d.source.replace(/^builtin:/, '') }
+          : (() => {
+              const p = store.datasets.dataPath(d.id);
+              if (!p) throw new StudioError('NOT_FOUND', `dataset ${d.id} has no stored data`);
+              return { kind: 'file', path: p, count: d.count, width: d.width, height: d.height, channels: d.channels };
+            })();
+      const id = newRunId();
+      const count = store.runs.list().filter((r) => r.datasetId === d.id).length;
+      store.runs.create({
+        id,
+        name: name?.trim() || `${d.name} #${count + 1}`,
+        datasetId: d.id,
+        config,
+        appVersion: info.version,
+        ownerPid: process.pid,
+      });
+      supervisor.start(id, config, source);
+      return run(id);
+    },
+    'training.stop': ({ runId }) => {
+      run(runId);
+      supervisor.stop(runId);
+      return run(runId);
+    },
+    'training.active': () => supervisor.activeRunIds(),
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Supervises trainer processes: one per run. Persists what a trainer reports in batched
+ * transactions (so a crash loses at most the last ~250 ms of steps), forwards progress to clients
+ * at about 10 Hz, and turns every way a trainer can end into a recorded run status:
+ *   done(completed|stopped) -> that status; failed -> 'failed' with its message;
+ *   exit without either -> 'stopped' if a stop was asked for, else 'interrupted' (resumable later).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Events, RunStatus, StepPoint, TrainConfig } from '../contract/index.ts';
+import { StudioError } from '../contract/index.ts';
+import type { Store } from '../store/index.ts';
+import type { DatasetSource, FromTrainer, TrainerHandle, TrainerLauncher } from '../trainer/protocol.ts';
+
+type Emit = <E extends keyof Events>(event: E, payload: Events[E]) => void;
+
+export interface SupervisorOptions {
+  store: Store;
+  launcher: TrainerLauncher;
+  emit: Emit;
+  checkpointRoot: string;
+  /** How often buffered steps are written and forwarded. */
+  flushMs?: number;
+  /** How long a trainer may take to honour 'stop' before it is killed. */
+  stopGraceMs?: number;
+  now?: () => number;
+}
+
+interface ActiveRun {
+  runId: string;
+  handle: TrainerHandle;
+  pending: StepPoint[];
+  timer: NodeJS.Timeout;
+  stopRequested: boolean;
+  ended: boolean;
+  killTimer: NodeJS.Timeout | null;
+  settled: Promise<void>;
+  resolveSettled: () => void;
+}
+
+export class TrainingSupervisor {
+  readonly #o: Required<Omit<SupervisorOptions, 'now'>> & { now: () => number };
+  readonly #active = new Map<string, ActiveRun>();
+
+  constructor(opts: SupervisorOptions) {
+    this.#o = { flushMs: 100, stopGraceMs: 10_000, now: Date.now, ...opts };
+  }
+
+  activeRunIds(): string[] {
+    return [...this.#active.keys()];
+  }
+
+  isActive(runId: string): boolean {
+    return this.#active.has(runId);
+  }
+
+  /** Launches a trainer for an already created run row. */
+  start(runId: string, config: TrainConfig, dataset: DatasetSource): void {
+    const { store, launcher, emit } = this.#o;
+    const checkpointDir = path.join(this.#o.checkpointRoot, runId);
+    mkdirSync(checkpointDir, { recursive: true });
+    let handle: TrainerHandle;
+    try {
+      handle = launcher();
+    } catch (e) {
+      const message = `could not start the trainer process: ${(e as Error).message}`;
+      store.runs.update(runId, { status: 'failed', error: message, finishedAt: this.#o.now() });
+      emit('training.status', { runId, status: 'failed', error: message });
+      throw new StudioError('TRAINER_FAILED', message);
+    }
+    let resolveSettled!: () => void;
+    const settled = new Promise<void>((r) => (resolveSettled = r));
+    const run: ActiveRun = {
+      runId,
+      handle,
+      pending: [],
+      timer: setInterval(() => this.#flush(run), this.#o.flushMs),
+      stopRequested: false,
+      ended: false,
+      killTimer: null,
+      settled,
+      resolveSettled,
+    };
+    this.#active.set(runId, run);
+    store.runs.update(runId, { status: 'running', startedAt: this.#o.now(), trainerPid: handle.pid ?? null });
+    emit('training.status', { runId, status: 'running', error: null });
+    emit('runs.changed', { runId });
+    handle.onMessage((msg) => {
+      try {
+        this.#onMessage(run, msg);
+      } catch (e) {
+        // A message we cannot persist must not take main down; end the run clearly instead.
+        this.#end(run, 'failed', `could not record trainer output: ${(e as Error).message}`);
+        handle.kill();
+      }
+    });
+    handle.onExit((code, signal) => this.#onExit(run, code, signal));
+    handle.send({ type: 'start', runId, config, dataset, checkpointDir });
+  }
+
+  /** Asks the trainer to stop after its current step; kills it if it does not end in time. */
+  stop(runId: string): void {
+    const run = this.#active.get(runId);
+    if (!run) throw new StudioError('CONFLICT', `run ${runId} is not training`);
+    if (run.stopRequested) return;
+    run.stopRequested = true;
+    try {
+      run.handle.send({ type: 'stop' });
+    } catch {
+      run.handle.kill();
+    }
+    run.killTimer = setTimeout(() => run.handle.kill(), this.#o.stopGraceMs);
+  }
+
+  /** Resolves when the run's trainer has ended and its final status is recorded. */
+  async waitFor(runId: string): Promise<void> {
+    await this.#active.get(runId)?.settled;
+  }
+
+  async stopAll(): Promise<void> {
+    const ids = this.activeRunIds();
+    for (const id of ids) this.stop(id);
+    await Promise.all(ids.map((id) => this.waitFor(id)));
+  }
+
+  #onMessage(run: ActiveRun, msg: FromTrainer): void {
+    const { store, emit } = this.#o;
+    switch (msg.type) {
+      case 'backend':
+        store.runs.update(run.runId, {
+          backend: msg.info.backend,
+          device: msg.info.device,
+          tfjsVersion: msg.info.tfjsVersion,
+        });
+        emit('training.status', { runId: run.runId, status: 'running', error: null, backend: msg.info });
+        break;
+      case 'steps':
+        run.pending.push(...msg.points);
+        break;
+      case 'epoch':
+        this.#flush(run);
+        store.metrics.appendEpoch(run.runId, msg.point);
+        emit('training.epoch', { runId: run.runId, point: msg.point });
+        break;
+      case 'checkpoint':
+        store.checkpoints.add({
+          runId: run.runId,
+          epoch: msg.epoch,
+          step: msg.step,
+          path: msg.path,
+          bytes: msg.bytes,
+          createdAt: this.#o.now(),
+        });
+        break;
+      case 'done':
+        this.#end(run, msg.status, null);
+        break;
+      case 'failed':
+        this.#end(run, 'failed', msg.message);
+        break;
+    }
+  }
+
+  #flush(run: ActiveRun): void {
+    if (run.pending.length === 0) return;
+    const points = run.pending;
+    run.pending = [];
+    this.#o.store.metrics.appendSteps(run.runId, points);
+    this.#o.emit('training.progress', { runId: run.runId, points });
+  }
+
+  #end(run: ActiveRun, status: RunStatus, error: string | null): void {
+    if (run.ended) return;
+    run.ended = true;
+    this.#flush(run);
+    this.#o.store.runs.update(run.runId, { status, error, finishedAt: this.#o.now(), trainerPid: null });
+    this.#o.emit('training.status', { runId: run.runId, status, error });
+    this.#o.emit('runs.changed', { runId: run.runId });
+  }
+
+  #onExit(run: ActiveRun, code: number | null, signal: string | null): void {
+    clearInterval(run.timer);
+    if (run.killTimer) clearTimeout(run.killTimer);
+    if (!run.ended) {
+      if (run.stopRequested) this.#end(run, 'stopped', null);
+      else {
+        const how = signal ? `was killed (${signal})` : `exited unexpectedly (code ${code})`;
+        this.#end(run, 'interrupted', `the trainer process ${how}; metrics up to its last report are kept`);
+      }
+    }
+    this.#active.delete(run.runId);
+    run.resolveSettled();
+  }
+}
