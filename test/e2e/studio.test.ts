@@ -1,0 +1,188 @@
+/**
+ * End to end: the real Svelte UI (out/renderer, built by `npm run build:renderer`) in Debian
+ * Chromium against the real web-mode server, a real SQLite history and a real trainer process.
+ * Flow: datasets page with thumbnails -> Train: inline validation, start a small run through the
+ * form, watch the curve move -> Stop -> reload -> Runs lists it as stopped, its detail shows the
+ * curves. Screenshots go to test-results/screenshots/. The page must log no console error and
+ * trigger no CSP violation.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { startWebStudio } from '../../src-main/server/index.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const STATIC_DIR = path.join(ROOT, 'out', 'renderer');
+const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const RUN_NAME = 'e2e digits run';
+
+/** Points the first chart inside `scope` holds (its data-points attribute). */
+async function chartPoints(scope: Page | Locator): Promise<number> {
+  const v = await scope.locator('figure.chart').first().getAttribute('data-points');
+  return Number(v ?? 0);
+}
+
+async function currentStep(page: Page): Promise<number> {
+  const text = (await page.getByTestId('run-step').textContent()) ?? '0';
+  return Number(text.replace(/[^\d]/g, ''));
+}
+
+/** Polls `check` (Node side, through locators) until it holds. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Browser-side code runs with DOM types this Node project does not load; these are the bits used. */
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
+
+test('web studio: datasets, live training, stop, history after reload', { timeout: 150_000 }, async (t) => {
+  assert.ok(existsSync(path.join(STATIC_DIR, 'index.html')), `the renderer is not built: run "npm run build:renderer" (${STATIC_DIR})`);
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  mkdirSync(SHOTS, { recursive: true });
+
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-'));
+  const server = await startWebStudio({ dataDir, staticDir: STATIC_DIR });
+  let browser: Browser | null = null;
+  t.after(async () => {
+    await browser?.close().catch(() => {});
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+
+  const consoleErrors: string[] = [];
+  const cspViolations: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  // The page reports every CSP violation event to the test, across reloads.
+  await page.exposeFunction('__reportCsp', (v: string) => cspViolations.push(v));
+  await page.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) =>
+      window.__reportCsp(e.violatedDirective + ' blocked ' + e.blockedURI + ' at ' + e.sourceFile + ':' + e.lineNumber));`,
+  });
+
+  await page.goto(server.url);
+  assert.ok(!page.url().includes('token='), `the token must leave the address bar, got ${page.url()}`);
+  await page.getByRole('status', { name: 'Connection: Connected' }).waitFor();
+  const footer = page.getByRole('contentinfo');
+  await footer.getByText(dataDir).waitFor();
+
+  // Datasets: the sample digits card with drawn thumbnails.
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Datasets' }).click();
+  await page.getByRole('heading', { name: 'Sample digits' }).waitFor();
+  const thumbs = page.getByRole('img', { name: 'Sample images of Sample digits' });
+  await thumbs.waitFor();
+  const ink = await thumbs.locator('canvas').evaluate((el) => {
+    const c = el as unknown as CanvasLike;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let lit = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i]! > 64) lit++;
+    return { lit, total: d.length / 4 };
+  });
+  assert.ok(ink.lit > ink.total * 0.03, `the thumbnails look blank: ${ink.lit} lit pixels of ${ink.total}`);
+  await page.screenshot({ path: path.join(SHOTS, '1-datasets.png') });
+
+  // Train: the built-in digits are preselected; inline validation names the field and the reason.
+  await nav.getByRole('link', { name: 'Train' }).click();
+  assert.equal(await page.getByLabel('Dataset').inputValue(), 'builtin-digits');
+  const start = page.getByRole('button', { name: 'Start training' });
+  const epochs = page.getByLabel('Epochs', { exact: true });
+  await epochs.fill('0');
+  await page.locator('#cfg-epochs-error').getByText('Must be ≥ 1').waitFor();
+  assert.equal(await epochs.getAttribute('aria-invalid'), 'true');
+  assert.ok(await start.isDisabled(), 'Start must be disabled while a field is invalid');
+  await page.getByLabel('Learning rate').fill('abc');
+  await page.locator('#cfg-learningRate-error').getByText('Not a number').waitFor();
+  await page.getByRole('alert').filter({ hasText: '2 fields need attention' }).waitFor();
+  await page.screenshot({ path: path.join(SHOTS, '2-train-validation.png') });
+
+  // A small, quick configuration, typed through the form. Many short epochs keep the run going
+  // until the test stops it, whatever the backend's speed.
+  await page.getByLabel('Learning rate').fill('0.002');
+  await epochs.fill('200');
+  await page.getByLabel('Latent size').fill('8');
+  await page.getByLabel('Hidden layers').fill('256');
+  await page.getByLabel('Batch size').fill('100');
+  await page.getByLabel('Max samples').fill('1500');
+  await page.getByLabel('Run name').fill(RUN_NAME);
+  assert.ok(await start.isEnabled(), 'Start must be enabled once the form is valid');
+  await start.click();
+
+  const status = page.getByTestId('run-status');
+  const statusIs = async (s: string) => ((await status.textContent()) ?? '').trim() === s;
+  await until('the run is running', () => statusIs('running'));
+  // The curve moves: points appear, then the step count grows.
+  await until('the chart shows points', async () => (await chartPoints(page)) > 0, 60_000);
+  const step1 = await currentStep(page);
+  const points1 = await chartPoints(page);
+  await until(`the step count passes ${step1}`, async () => (await currentStep(page)) > step1, 30_000);
+  assert.ok((await chartPoints(page)) > points1, 'the chart gained points');
+  // Epochs end and land in the epoch table with their validation -ELBO (newest first).
+  const epochRows = page.getByRole('table', { name: 'Epoch metrics' }).getByRole('row').filter({ hasText: '/ 200' });
+  await epochRows.filter({ hasText: /^\s*3 \/ 200/ }).waitFor({ timeout: 60_000 });
+  assert.ok((await epochRows.count()) >= 3);
+  assert.match((await page.getByRole('status', { name: 'Run status' }).textContent()) ?? '', /samples\/s/);
+  // Hover the step chart to show its read-out in the screenshot.
+  const plot = page.getByRole('img', { name: 'Loss per step' });
+  const box = (await plot.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
+  await page.locator('.tip').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, '3-train-running.png') });
+  await page.mouse.move(0, 0);
+
+  await page.getByRole('button', { name: 'Stop training' }).click();
+  await until('the run is stopped', () => statusIs('stopped'), 30_000);
+  const finalStep = await currentStep(page);
+  await page.screenshot({ path: path.join(SHOTS, '4-train-stopped.png') });
+
+  // Reload (the token now comes from sessionStorage) and find the run in the history.
+  await page.reload();
+  await page.getByRole('status', { name: 'Connection: Connected' }).waitFor();
+  await nav.getByRole('link', { name: 'Runs' }).click();
+  const row = page.getByRole('table', { name: 'Runs' }).getByRole('row').filter({ hasText: RUN_NAME });
+  await row.waitFor();
+  assert.match((await row.textContent()) ?? '', /stopped/);
+  await row.getByRole('button', { name: `Open run ${RUN_NAME}` }).click();
+  const detail = page.getByRole('region', { name: 'Run details' });
+  await detail.getByRole('table', { name: `Configuration of ${RUN_NAME}` }).waitFor();
+  assert.match((await detail.textContent()) ?? '', /256/);
+  await until('the run detail shows its curve', async () => (await chartPoints(detail)) > 0);
+  const stored = await chartPoints(detail);
+  assert.ok(stored > 0 && stored <= finalStep, `history shows ${stored} points for ${finalStep} steps`);
+  await page.screenshot({ path: path.join(SHOTS, '5-runs.png') });
+
+  assert.deepEqual(cspViolations, [], 'CSP violations on the page');
+  assert.deepEqual(consoleErrors, [], 'console errors on the page');
+});
