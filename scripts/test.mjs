@@ -22,10 +22,10 @@ const steps = [
   { name: 'static', cmd: 'npx', args: ['tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'static', cmd: 'npx', args: ['svelte-check', '--tsconfig', 'tsconfig.renderer.json', '--fail-on-warnings', '--output', 'human'] },
   { name: 'static', cmd: 'npx', args: ['eslint', '.'] },
-  { name: 'unit', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-concurrency=2', ...testFiles('test/unit')], tests: true },
-  { name: 'integration', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('test/integration')], tests: true },
+  { name: 'unit', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...testFiles('test/unit')], tests: true },
+  { name: 'integration', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...testFiles('test/integration')], tests: true },
   { name: 'e2e', cmd: 'npx', args: ['vite', 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'] },
-  { name: 'e2e', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('test/e2e')], tests: true },
+  { name: 'e2e', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...testFiles('test/e2e')], tests: true },
 ];
 
 let passed = 0;

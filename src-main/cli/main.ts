@@ -208,14 +208,14 @@ async function train(
       lastStep = points[points.length - 1] ?? lastStep;
       if (json) for (const pt of points) io.out.write(`${JSON.stringify({ type: 'step', ...pt })}\n`);
       else if (lastStep) {
-        bar.update(lastStep.step / totalSteps, `epoch ${lastStep.epoch + 1}/${config.data.epochs}  step ${lastStep.step}/${totalSteps}  -ELBO ${lastStep.negElbo.toFixed(2)}  ${Math.round(lastStep.samplesPerSec)} samples/s`);
+        bar.update(lastStep.step / totalSteps, `epoch ${lastStep.epoch}/${config.data.epochs}  step ${lastStep.step}/${totalSteps}  -ELBO ${lastStep.negElbo.toFixed(2)}  ${Math.round(lastStep.samplesPerSec)} samples/s`);
       }
     } else if (event === 'training.epoch') {
       const pt = (payload as { point: EpochPoint }).point;
       if (json) io.out.write(`${JSON.stringify({ type: 'epoch', ...pt })}\n`);
       else {
         bar.done();
-        io.err.write(`epoch ${pt.epoch + 1}: -ELBO ${pt.negElbo.toFixed(2)} (recon ${pt.recon.toFixed(2)}, KL ${pt.kl.toFixed(2)})` + (pt.valNegElbo !== null ? `, validation -ELBO ${pt.valNegElbo.toFixed(2)}` : '') + `  ${(pt.durationMs / 1000).toFixed(1)} s\n`);
+        io.err.write(`epoch ${pt.epoch}/${config.data.epochs}: -ELBO ${pt.negElbo.toFixed(2)} (recon ${pt.recon.toFixed(2)}, KL ${pt.kl.toFixed(2)})` + (pt.valNegElbo !== null ? `, validation -ELBO ${pt.valNegElbo.toFixed(2)}` : '') + `  ${(pt.durationMs / 1000).toFixed(1)} s\n`);
       }
     } else if (event === 'training.status') {
       const s = payload as { status: string; backend?: { backend: string; device: string; skipped: { backend: string; reason: string }[] } };
@@ -298,7 +298,7 @@ function showRun(r: RunSummary, epochs: EpochPoint[], totalSteps: number): strin
     '',
     table(
       ['epoch', 'step', 'loss', 'recon', 'KL', '-ELBO', 'bits/dim', 'val -ELBO', 'time'],
-      epochs.map((e) => [String(e.epoch + 1), String(e.step), e.loss.toFixed(3), e.recon.toFixed(3), e.kl.toFixed(3), e.negElbo.toFixed(3), e.bitsPerDim.toFixed(4), e.valNegElbo === null ? '-' : e.valNegElbo.toFixed(3), `${(e.durationMs / 1000).toFixed(1)} s`]),
+      epochs.map((e) => [String(e.epoch), String(e.step), e.loss.toFixed(3), e.recon.toFixed(3), e.kl.toFixed(3), e.negElbo.toFixed(3), e.bitsPerDim.toFixed(4), e.valNegElbo === null ? '-' : e.valNegElbo.toFixed(3), `${(e.durationMs / 1000).toFixed(1)} s`]),
     ),
   ].join('\n');
 }

@@ -33,7 +33,9 @@ export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
 
 /** One training step as the trainer reports it. All losses are per sample, in nats. */
 export interface StepPoint {
+  /** 1-based global step. */
   step: number;
+  /** 1-based epoch the step belongs to. */
   epoch: number;
   /** The training objective: recon + beta * KL. */
   loss: number;
@@ -49,6 +51,7 @@ export interface StepPoint {
 }
 
 export interface EpochPoint {
+  /** 1-based epoch number. */
   epoch: number;
   step: number;
   loss: number;

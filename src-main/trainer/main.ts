@@ -27,6 +27,11 @@ interface Channel {
   exit(code: number): Promise<never>;
 }
 
+// Ctrl+C in a terminal signals the whole process group, the trainer included. The supervisor decides
+// what an interrupt means (stop after the current step, keep the checkpoint), so the trainer ignores it
+// and waits for 'stop' or for its parent to go away.
+process.on('SIGINT', () => {});
+
 function openChannel(): Channel | null {
   const parentPort = (process as unknown as { parentPort?: ElectronParentPort }).parentPort;
   if (parentPort) {
