@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { TrainConfigSchema } from './config.ts';
+import type { COMMAND_NAMES as COMMAND_NAME_LIST, EVENT_NAMES as EVENT_NAME_LIST } from './names.ts';
 import type {
   AppInfo,
   CheckpointInfo,
@@ -70,7 +71,14 @@ export type CommandInput<K extends CommandName> = z.input<Commands[K]['input']>;
 export type CommandParsed<K extends CommandName> = z.output<Commands[K]['input']>;
 export type CommandOutput<K extends CommandName> = NonNullable<Commands[K]['output']>;
 
-export const COMMAND_NAMES = Object.keys(commands) as CommandName[];
+export { COMMAND_NAMES, EVENT_NAMES } from './names.ts';
+
+// The name lists in names.ts must equal the keys here, both ways (a compile error otherwise).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const commandNamesMatch: Same<(typeof COMMAND_NAME_LIST)[number], CommandName> = true;
+const eventNamesMatch: Same<(typeof EVENT_NAME_LIST)[number], EventName> = true;
+void commandNamesMatch;
+void eventNamesMatch;
 
 export function isCommandName(name: unknown): name is CommandName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(commands, name);
@@ -85,5 +93,4 @@ export interface Events {
   'runs.changed': { runId: string | null };
 }
 export type EventName = keyof Events;
-export const EVENT_NAMES: EventName[] = ['training.progress', 'training.epoch', 'training.status', 'runs.changed'];
 

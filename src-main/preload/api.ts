@@ -9,7 +9,7 @@
 import type { ContextBridge, IpcRenderer, WebUtils } from 'electron';
 import { BRIDGE_GLOBAL } from '../contract/bridge.ts';
 import type { BridgeCommands, PreloadApi } from '../contract/bridge.ts';
-import { COMMAND_NAMES, EVENT_NAMES } from '../contract/commands.ts';
+import { COMMAND_NAMES, EVENT_NAMES } from '../contract/names.ts';
 import type { CommandName, EventName, Events } from '../contract/commands.ts';
 import { commandChannel, eventChannel } from '../contract/wire.ts';
 

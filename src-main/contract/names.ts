@@ -1,0 +1,21 @@
+/**
+ * Command and event names as plain data, without zod: the sandboxed preload bundles this file alone
+ * (a few hundred bytes instead of zod). commands.ts checks at compile time that these lists equal
+ * the keys of its command map and event interface, so they cannot drift.
+ */
+export const COMMAND_NAMES = [
+  'app.info',
+  'datasets.list',
+  'datasets.get',
+  'datasets.preview',
+  'runs.list',
+  'runs.get',
+  'runs.metrics',
+  'runs.checkpoints',
+  'runs.delete',
+  'training.start',
+  'training.stop',
+  'training.active',
+] as const;
+
+export const EVENT_NAMES = ['training.progress', 'training.epoch', 'training.status', 'runs.changed'] as const;
