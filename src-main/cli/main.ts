@@ -7,6 +7,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DatasetInfo, EpochPoint, Result, RunSummary, StepPoint } from '../contract/index.ts';
 import { applyOverrides, TrainConfigSchema } from '../contract/index.ts';
+import { readDatasetMeta } from '../services/datasets.ts';
+import type { DatasetMeta } from '../services/datasets.ts';
 import { appRoot, defaultDataDir, readAppVersion, resolveDataDir } from '../services/paths.ts';
 import type { Studio } from '../services/studio-api.ts';
 import { ProgressBar } from './progress.ts';
@@ -17,6 +19,10 @@ Usage: vae-studio [--data-dir DIR] <command> [options]
 
 Commands:
   datasets ls                      list datasets
+  datasets import <path...> [--name NAME]
+                                   import a folder of MNIST-format files (IDX, gzipped or not),
+                                   IDX images (+ labels) files, or one .npy file
+  datasets show <id>               one dataset: size, labels, official split, files
   train --dataset <id|name>        train a VAE (built-in: "digits")
         [--epochs N] [--name NAME] [--set key=value]...
                                    e.g. --set model.latentDim=2 --set optimizer.learningRate=3e-4
@@ -102,7 +108,31 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
   try {
     switch (pos[0]) {
       case 'datasets': {
-        if (pos[1] !== 'ls') throw new CliError(`unknown command "${cmd}"; try: datasets ls`, 2);
+        if (pos[1] === 'import') {
+          if (pos.length < 3) throw new CliError('datasets import needs at least one path', 2);
+          const t0 = performance.now();
+          const d = await call<DatasetInfo>(await open(), 'datasets.import', {
+            paths: pos.slice(2).map((p) => path.resolve(p)),
+            ...(v.name ? { name: v.name } : {}),
+          });
+          const seconds = (performance.now() - t0) / 1000;
+          const meta = readDatasetMeta(dataDir, d.id);
+          if (json) printJson({ ...d, splits: meta?.splits ?? null, bytes: meta?.bytes ?? null, files: meta?.files ?? [], seconds });
+          else print(showDataset(d, meta) + `\ntime:     ${seconds.toFixed(2)} s`);
+          return 0;
+        }
+        if (pos[1] === 'show' && pos[2]) {
+          const s = await open();
+          const list = await call<DatasetInfo[]>(s, 'datasets.list', {});
+          const want = pos[2];
+          const d = list.find((x) => x.id === want) ?? list.find((x) => x.name === want);
+          if (!d) throw new CliError(`no dataset "${want}"; known: ${list.map((x) => x.id).join(', ')}`);
+          const meta = readDatasetMeta(dataDir, d.id);
+          if (json) printJson({ ...d, splits: meta?.splits ?? null, bytes: meta?.bytes ?? null, files: meta?.files ?? [] });
+          else print(showDataset(d, meta));
+          return 0;
+        }
+        if (pos[1] !== 'ls') throw new CliError(`unknown command "${cmd}"; try: datasets ls | datasets import <path...> | datasets show <id>`, 2);
         const list = await call<DatasetInfo[]>(await open(), 'datasets.list', {});
         if (json) printJson(list);
         else print(table(['id', 'name', 'samples', 'size', 'labels'], list.map((d) => [d.id, d.name, String(d.count), `${d.width}x${d.height}x${d.channels}`, d.labels ? String(d.labels.length) : '-'])));
@@ -262,6 +292,27 @@ function table(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
   return [line(head), ...rows.map(line)].join('\n') + (rows.length === 0 ? '\n(none)' : '');
+}
+
+function fmtBytes(n: number): string {
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+}
+
+function showDataset(d: DatasetInfo, meta: DatasetMeta | null): string {
+  const labels = d.labels
+    ? `${d.labels.length} classes (${d.labels.length <= 12 ? d.labels.join(' ') : `${d.labels.slice(0, 10).join(' ')} ...`})`
+    : 'none';
+  const split = meta?.splits
+    ? `${meta.splits.train} train + ${meta.splits.test} test (samples ${meta.splits.train}..${meta.splits.train + meta.splits.test - 1} are the official test set)`
+    : 'none';
+  return [
+    `${d.id}  ${d.name}`,
+    `kind:     ${d.kind}   source: ${d.source}`,
+    `samples:  ${d.count} of ${d.width}x${d.height}x${d.channels}` + (meta ? `   on disk: ${fmtBytes(meta.bytes)}` : ''),
+    `labels:   ${labels}`,
+    `split:    ${split}`,
+    ...(meta ? [`sha256:   ${meta.sha256}`, `files:    ${meta.files.join('\n          ')}`] : []),
+  ].join('\n');
 }
 
 function fmtTime(t: number | null): string {

@@ -43,6 +43,19 @@ export const commands = {
     z.object({ id: Id, count: z.number().int().min(1).max(256).default(32) }).strict(),
   ).returns<DatasetPreview>(),
 
+  /**
+   * Imports files as a new dataset: a folder in the MNIST layout (train/t10k IDX files, gzipped or
+   * not), IDX images (+ labels) files, or one .npy. Paths are absolute (main checks them).
+   */
+  'datasets.import': command(
+    z
+      .object({
+        paths: z.array(z.string().min(1).max(4096)).min(1).max(1000),
+        name: z.string().max(200).optional(),
+      })
+      .strict(),
+  ).returns<DatasetInfo>(),
+
   'runs.list': command(Empty).returns<RunSummary[]>(),
   'runs.get': command(z.object({ id: Id }).strict()).returns<RunSummary>(),
   'runs.metrics': command(

@@ -8,6 +8,7 @@ export const COMMAND_NAMES = [
   'datasets.list',
   'datasets.get',
   'datasets.preview',
+  'datasets.import',
   'runs.list',
   'runs.get',
   'runs.metrics',

@@ -4,7 +4,7 @@
  * Electron main, the web server and the CLI all drive this one object.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type {
   AppInfo,
@@ -28,6 +28,7 @@ import { BUILTIN_DATASETS, loadBuiltin } from '../core/sample-data.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import type { DatasetSource } from '../trainer/protocol.ts';
+import { importDataset, readSamples, spreadIndices } from './datasets.ts';
 import { readAppVersion } from './paths.ts';
 import type { Studio, StudioListener, StudioOptions } from './studio-api.ts';
 import { TrainingSupervisor } from './training.ts';
@@ -148,7 +149,12 @@ function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppIn
     'datasets.get': ({ id }) => dataset(id),
     'datasets.preview': ({ id, count }) => {
       const d = dataset(id);
-      if (d.kind !== 'builtin') throw new StudioError('CONFLICT', `previews of imported datasets are not available yet`);
+      if (d.kind !== 'builtin') {
+        const p = store.datasets.dataPath(d.id);
+        if (!p) throw new StudioError('NOT_FOUND', `dataset ${d.id} has no stored data`);
+        const samples = readSamples(p, d, spreadIndices(d.count, count));
+        return { datasetId: id, width: d.width, height: d.height, channels: d.channels, samples };
+      }
       const data = loadBuiltin(d.source.replace(/^builtin:/, ''));
       const size = data.width * data.height * data.channels;
       const n = Math.min(count, data.count);
@@ -163,6 +169,16 @@ function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppIn
         });
       }
       return { datasetId: id, width: data.width, height: data.height, channels: data.channels, samples };
+    },
+
+    'datasets.import': ({ paths, name }) => {
+      // Paths come from the renderer (dropped files) or a web client: untrusted, so only absolute
+      // paths to things that exist; what they hold is checked by the format parsers.
+      paths.forEach((p, i) => {
+        if (!path.isAbsolute(p)) throw new StudioError('INVALID_INPUT', `"${p}" is not an absolute path`, `paths.${i}`);
+        if (!existsSync(p)) throw new StudioError('NOT_FOUND', `${p} does not exist`, `paths.${i}`);
+      });
+      return importDataset(store, info.dataDir, paths, name === undefined ? {} : { name });
     },
 
     'runs.list': () => store.runs.list(),
