@@ -2,6 +2,7 @@
  * electron-vite build of the desktop app (`npm run build`, `npm start`):
  *   out/main/index.js      the Electron main process (src-main/electron/main.ts), ESM
  *   out/main/trainer.js    the trainer entry that utilityProcess.fork runs (src-main/trainer/main.ts)
+ *   out/main/probe.js      the backend probe that `vae-studio doctor` forks once per backend
  *   out/preload/index.cjs  the window's preload: CommonJS because a sandboxed preload cannot be ESM,
  *                          and self-contained because it may require nothing but 'electron'
  *   out/renderer/          the Svelte app, loaded as app://studio/index.html (relative base)
@@ -28,6 +29,7 @@ export default defineConfig(({ command }) => ({
         input: {
           index: r('src-main/electron/main.ts'),
           trainer: r('src-main/trainer/main.ts'),
+          probe: r('src-main/trainer/probe.ts'),
         },
         output: {
           format: 'es',

@@ -30,6 +30,7 @@ Commands:
   runs show <id>                   one run: config, status, per-epoch metrics
   serve [--port N] [--host H] [--allow-remote]
                                    serve the studio in a browser (web mode)
+  doctor                           which compute backends load here, and why not
 
 Options:
   --data-dir DIR   where the history lives (default: $VAE_STUDIO_HOME or ${defaultDataDir()})
@@ -154,6 +155,10 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
           return 0;
         }
         throw new CliError(`unknown command "${cmd}"; try: runs ls | runs show <id>`, 2);
+      }
+      case 'doctor': {
+        const { doctor } = await import('./doctor.ts');
+        return await doctor(io, json);
       }
       case 'train':
         return await train(await open(), v, json, io, call);

@@ -45,11 +45,20 @@ function reasonOf(err: unknown): string {
 /**
  * tfjs-node 4.22 calls util.isNullOrUndefined and util.isArray, which Node 23+ removed (Electron
  * 40+ embeds Node 24). Put them back before it loads; they are pure functions, harmless to add.
+ * Returns whether anything was added (false on Node <= 22, where both still exist).
  */
-export function installNodeUtilShim(): void {
+export function installNodeUtilShim(): boolean {
   const util = require('node:util') as Record<string, unknown>;
-  if (typeof util['isNullOrUndefined'] !== 'function') util['isNullOrUndefined'] = (v: unknown) => v === null || v === undefined;
-  if (typeof util['isArray'] !== 'function') util['isArray'] = Array.isArray;
+  let installed = false;
+  if (typeof util['isNullOrUndefined'] !== 'function') {
+    util['isNullOrUndefined'] = (v: unknown) => v === null || v === undefined;
+    installed = true;
+  }
+  if (typeof util['isArray'] !== 'function') {
+    util['isArray'] = Array.isArray;
+    installed = true;
+  }
+  return installed;
 }
 
 function cpuName(): string {
@@ -67,23 +76,33 @@ function gpuName(): string | null {
   }
 }
 
+/** The native TensorFlow packages, GPU build first (ENGINEERING.md section 6). */
+export const TENSORFLOW_PACKAGES = [
+  ['@tensorflow/tfjs-node-gpu', true],
+  ['@tensorflow/tfjs-node', false],
+] as const;
+
+/** Loads one native package and makes its 'tensorflow' backend active; throws why it could not. */
+async function loadTensorflowPackage(pkg: string, gpu: boolean): Promise<SelectedBackend> {
+  const tf = require(pkg) as Tf;
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its 'tensorflow' backend did not initialise`);
+  await tf.ready();
+  const threads = os.cpus().length;
+  const cpu = `CPU (${threads} threads, ${cpuName()})`;
+  // tfjs-node-gpu silently runs on the CPU when CUDA finds no device; say so rather than claim a GPU.
+  const gpuDevice = gpu ? gpuName() : null;
+  const device = gpu ? (gpuDevice ? `GPU (${gpuDevice})` : `${cpu}; tfjs-node-gpu found no GPU`) : cpu;
+  return { tf, info: { backend: 'tensorflow', device, tfjsVersion: tf.version.tfjs, skipped: [] } };
+}
+
 async function loadTensorflow(skipped: BackendInfo['skipped']): Promise<SelectedBackend | null> {
   installNodeUtilShim();
   const reasons: string[] = [];
-  for (const [pkg, gpu] of [
-    ['@tensorflow/tfjs-node-gpu', true],
-    ['@tensorflow/tfjs-node', false],
-  ] as const) {
+  for (const [pkg, gpu] of TENSORFLOW_PACKAGES) {
     try {
-      const tf = require(pkg) as Tf;
-      if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its 'tensorflow' backend did not initialise`);
-      await tf.ready();
-      const threads = os.cpus().length;
-      const cpu = `CPU (${threads} threads, ${cpuName()})`;
-      // tfjs-node-gpu silently runs on the CPU when CUDA finds no device; say so rather than claim a GPU.
-      const gpuDevice = gpu ? gpuName() : null;
-      const device = gpu ? (gpuDevice ? `GPU (${gpuDevice})` : `${cpu}; tfjs-node-gpu found no GPU`) : cpu;
-      return { tf, info: { backend: 'tensorflow', device, tfjsVersion: tf.version.tfjs, skipped } };
+      const chosen = await loadTensorflowPackage(pkg, gpu);
+      chosen.info.skipped = skipped;
+      return chosen;
     } catch (err) {
       reasons.push(`${pkg}: ${reasonOf(err)}`);
     }
@@ -146,4 +165,33 @@ export async function selectBackend(choice: BackendChoice): Promise<SelectedBack
 /** Production mode silences tfjs console hints (e.g. "install the node backend") in the trainer's output. */
 function quiet(tf: Tf): void {
   tf.env().set('PROD', true);
+}
+
+/** One exact backend for diagnostics (`vae-studio doctor`): no fallback to the next one. */
+export type ProbeTarget = 'tensorflow-gpu' | 'tensorflow-cpu' | 'wasm' | 'cpu';
+
+/**
+ * Loads exactly `target` and makes it active, or rejects with the reason it did not load (the same
+ * wording as BackendInfo.skipped). Run it in a fresh process per target: tfjs backends, tfjs-node
+ * above all, do not load twice in one process.
+ */
+export async function loadExactBackend(target: ProbeTarget): Promise<SelectedBackend> {
+  if (target === 'tensorflow-gpu' || target === 'tensorflow-cpu') {
+    installNodeUtilShim();
+    const [pkg, gpu] = TENSORFLOW_PACKAGES[target === 'tensorflow-gpu' ? 0 : 1];
+    try {
+      const chosen = await loadTensorflowPackage(pkg, gpu);
+      quiet(chosen.tf);
+      return chosen;
+    } catch (err) {
+      throw new Error(`${pkg}: ${reasonOf(err)}`, { cause: err });
+    }
+  }
+  const tf = require('@tensorflow/tfjs') as Tf;
+  quiet(tf);
+  const skipped: BackendInfo['skipped'] = [];
+  if (target === 'cpu') return loadCpu(tf, skipped);
+  const chosen = await loadWasm(tf, skipped);
+  if (!chosen) throw new Error(skipped[0]?.reason ?? 'the wasm backend did not load');
+  return chosen;
 }

@@ -26,15 +26,24 @@ export interface ForkTrainerOptions {
 
 /** The entry file and Node options that a trainer started from this module needs. */
 export function resolveTrainerEntry(moduleUrl: string = import.meta.url): { entry: string; execArgv: string[] } {
+  return resolveEntry('trainer', moduleUrl);
+}
+
+/**
+ * The same resolution for any process entry of this folder: 'trainer' (main.ts, bundled as
+ * trainer.js) or 'probe' (probe.ts, bundled as probe.js; `vae-studio doctor` runs one per backend).
+ */
+export function resolveEntry(kind: 'trainer' | 'probe', moduleUrl: string = import.meta.url): { entry: string; execArgv: string[] } {
   const here = fileURLToPath(moduleUrl);
   const dir = path.dirname(here);
-  if (here.endsWith('.ts')) return { entry: path.join(dir, 'main.ts'), execArgv: ['--import', tsxLoader()] };
-  const names = ['trainer.js', 'trainer.mjs', 'trainer.cjs'];
+  const source = kind === 'trainer' ? 'main' : 'probe';
+  if (here.endsWith('.ts')) return { entry: path.join(dir, `${source}.ts`), execArgv: ['--import', tsxLoader()] };
+  const names = [`${kind}.js`, `${kind}.mjs`, `${kind}.cjs`];
   const candidates = [...names.map((n) => path.join(dir, n)), ...names.map((n) => path.join(dir, '..', n))];
-  if (/^fork\.[cm]?js$/.test(path.basename(here))) candidates.push(path.join(dir, path.basename(here).replace(/^fork/, 'main')));
+  if (/^fork\.[cm]?js$/.test(path.basename(here))) candidates.push(path.join(dir, path.basename(here).replace(/^fork/, source)));
   const found = candidates.find((file) => fs.existsSync(file));
   if (found) return { entry: path.resolve(found), execArgv: [] };
-  throw new Error(`trainer entry not found: looked for ${candidates.join(', ')}`);
+  throw new Error(`${kind} entry not found: looked for ${candidates.join(', ')}`);
 }
 
 /** The tsx ESM loader as an absolute URL, so the child finds it whatever its working directory. */

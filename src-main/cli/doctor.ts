@@ -1,0 +1,79 @@
+/**
+ * `vae-studio doctor`: which compute backends load on this machine and why not, the one training
+ * would choose, its device and tfjs version, and the Node facts that matter to the native backend.
+ * Each backend is probed in a process of its own (trainer/probes.ts), as the trainer would load it.
+ */
+import type { ProbeReport, ProbeTarget } from '../trainer/probes.ts';
+import { probeBackends, PROBE_TARGETS } from '../trainer/probes.ts';
+
+export interface DoctorIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+}
+
+export interface DoctorReport {
+  /** The backend training on 'auto' gets: the first that loads in preference order; null if none. */
+  chosen: { target: ProbeTarget; backend: string; device: string; tfjsVersion: string } | null;
+  /** One entry per backend, in preference order. */
+  backends: ProbeReport[];
+  node: string;
+  platform: string;
+  arch: string;
+  /** Whether the tfjs-node util shim (Node 23+) had anything to add in this Node; null if no probe said. */
+  utilShimInstalled: boolean | null;
+}
+
+const LABELS: Record<ProbeTarget, string> = {
+  'tensorflow-gpu': 'tensorflow GPU',
+  'tensorflow-cpu': 'tensorflow CPU',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+/** Builds the report from probe results given in preference order. */
+export function summarize(backends: ProbeReport[]): DoctorReport {
+  const first = backends.find((b) => b.ok);
+  return {
+    chosen: first ? { target: first.target, backend: first.backend ?? '', device: first.device ?? '', tfjsVersion: first.tfjsVersion ?? '' } : null,
+    backends,
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    utilShimInstalled: backends.find((b) => b.utilShimInstalled !== null)?.utilShimInstalled ?? null,
+  };
+}
+
+function formatTable(r: DoctorReport): string {
+  const rows = r.backends.map((b) => [LABELS[b.target], b.ok ? 'yes' : 'no', b.ok ? `${b.device} (tfjs ${b.tfjsVersion}, ${b.ms} ms)` : (b.reason ?? '')]);
+  const header = ['backend', 'loads', 'device / why not'];
+  const w0 = Math.max(header[0]!.length, ...rows.map((x) => x[0]!.length));
+  const w1 = Math.max(header[1]!.length, ...rows.map((x) => x[1]!.length));
+  const line = (c: string[]) => `${c[0]!.padEnd(w0)}  ${c[1]!.padEnd(w1)}  ${c[2]}`.trimEnd();
+  const shim =
+    r.utilShimInstalled === null
+      ? 'unknown'
+      : r.utilShimInstalled
+        ? 'installed (this Node lacks util.isArray / util.isNullOrUndefined, which tfjs-node calls)'
+        : 'not needed (this Node still has util.isArray / util.isNullOrUndefined)';
+  const chosen = r.chosen ? `${LABELS[r.chosen.target]}: ${r.chosen.device}, tfjs ${r.chosen.tfjsVersion}` : 'none: no backend loads';
+  return [
+    line(header),
+    ...rows.map(line),
+    '',
+    `chosen      ${chosen}`,
+    `node        ${r.node} on ${r.platform} ${r.arch}`,
+    `util shim   ${shim}`,
+    '',
+  ].join('\n');
+}
+
+/** Prints the report (a table, or one JSON object with `json`); 0 when at least one backend loads. */
+export async function doctor(io: DoctorIo, json: boolean): Promise<number> {
+  const report = summarize(await probeBackends(PROBE_TARGETS));
+  io.out.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatTable(report));
+  if (!report.chosen) {
+    io.err.write('vae-studio: no compute backend loads here; reinstall the app (the wasm and cpu backends ship with it)\n');
+    return 1;
+  }
+  return 0;
+}
