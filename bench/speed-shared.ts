@@ -1,0 +1,105 @@
+/**
+ * What the speed benchmark's parent (speed.ts) and its per-backend children (speed-child.ts) agree
+ * on: the workload, the measuring plan, and the shape of a measurement. Kept apart so that the child
+ * imports nothing of the parent and the parent loads no tfjs at all.
+ */
+
+/** The backends the benchmark knows how to start, each in its own process. */
+export const VARIANTS = ['cpu', 'wasm-shipped', 'wasm', 'tensorflow'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export const VARIANT_LABEL: Record<Variant | 'pytorch', string> = {
+  pytorch: 'PyTorch (CPU, 2 threads)',
+  cpu: "tfjs 'cpu'",
+  'wasm-shipped': "tfjs 'wasm' as shipped",
+  wasm: "tfjs 'wasm' + studio kernels",
+  tensorflow: 'tfjs-node (tensorflow)',
+};
+
+/**
+ * The workload: the MLP VAE 784-400-20 of Kingma & Welling 2014 (appendix C) with ReLU, a Bernoulli
+ * decoder and Adam, batch 128 — the studio's default configuration, so the numbers describe what a
+ * person gets out of the box.
+ */
+export const WORKLOAD = {
+  inputDim: 784,
+  hidden: 400,
+  latentDim: 20,
+  activation: 'relu',
+  likelihood: 'bernoulli',
+  optimizer: 'adam',
+  learningRate: 1e-3,
+  batchSize: 128,
+  seed: 1,
+  dataset: 'digits',
+} as const;
+
+/**
+ * How long to measure. Steps are timed one by one after a warm-up (JIT, wasm compilation, first
+ * allocations) and summarised by their median, which shrugs off the occasional event-loop yield or
+ * epoch boundary. A backend stops at `maxSteps` timed steps or once `budgetMs` of timed steps have
+ * passed, whichever comes first, but never before `minSteps`: slow backends get few steps, fast
+ * ones many, and the whole run stays within its time target.
+ */
+export interface MeasurePlan {
+  warmupSteps: number;
+  minSteps: number;
+  maxSteps: number;
+  budgetMs: number;
+}
+
+export const PLANS: Record<'full' | 'quick', MeasurePlan> = {
+  full: { warmupSteps: 5, minSteps: 8, maxSteps: 400, budgetMs: 15_000 },
+  quick: { warmupSteps: 2, minSteps: 3, maxSteps: 60, budgetMs: 2_500 },
+};
+
+/** Sent from the parent to a child on its command line (one JSON argument). */
+export interface ChildRequest {
+  variant: Variant;
+  plan: MeasurePlan;
+}
+
+/** One backend's result; `status` says whether the numbers exist. */
+export type Measurement =
+  | {
+      status: 'ok';
+      /** The device string the backend reports (threads, SIMD, CPU model). */
+      device: string;
+      /** Library version: tfjs for tfjs rows, torch for the PyTorch row. */
+      version: string;
+      warmupSteps: number;
+      /** Wall-clock duration of every timed step, in milliseconds. */
+      stepMs: number[];
+      medianMs: number;
+      samplesPerSec: number;
+      /** Peak resident set size of the measuring process, in MiB. */
+      peakRssMiB: number;
+      /** The -ELBO (beta = 1, nats) of the last warm-up step: a sanity check that it trains. */
+      negElboAfterWarmup: number;
+      /**
+       * CPU time over wall time while the timed steps ran: about 1 for a one-thread backend on a
+       * quiet machine, less when other processes took the cores (then the numbers are too low).
+       */
+      coresUsed: number;
+      /** Tensors still allocated after training returned (tfjs only): should be 0. */
+      leakedTensors?: number;
+    }
+  | { status: 'skipped'; reason: string }
+  | { status: 'failed'; reason: string };
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Linear-interpolated quantile, q in [0, 1]. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+}

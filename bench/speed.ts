@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: training-step throughput of the MLP VAE 784-400-20 (ReLU, Bernoulli, Adam,
+ * batch 128) on every compute backend that loads here, against a reference measured in the same
+ * invocation (ENGINEERING.md section 8: speed is measured and compared, never asserted in tests).
+ *
+ *   node --import tsx bench/speed.ts [--quick] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]
+ *
+ * Rows: tfjs 'cpu', tfjs 'wasm' as the package ships it, tfjs 'wasm' with the studio's matMul
+ * kernels (trainer/wasm-kernels.ts), and tfjs-node when it is installed. Each runs in its own
+ * process (speed-child.ts). The reference is PyTorch on the CPU with two threads when
+ * `import torch` works, else the tfjs 'cpu' row. Progress goes to stderr, the table to stdout, and
+ * everything measured to bench/results/speed-<date>.json.
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadBuiltin } from '../src-main/core/sample-data.ts';
+import { PLANS, quantile, VARIANT_LABEL, VARIANTS, WORKLOAD, type ChildRequest, type MeasurePlan, type Measurement, type Variant } from './speed-shared.ts';
+import { probeTorch, runTorchReference, TORCH_THREADS } from './torch-reference.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+interface Options {
+  quick: boolean;
+  only: Variant[];
+  python: string;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const opts: Options = { quick: false, only: [...VARIANTS], python: 'python3' };
+  for (const arg of argv) {
+    if (arg === '--quick') opts.quick = true;
+    else if (arg.startsWith('--only=')) {
+      const names = arg.slice('--only='.length).split(',').filter(Boolean);
+      if (names.length === 0) fail(`--only needs at least one of: ${VARIANTS.join(', ')}`);
+      for (const n of names) if (!(VARIANTS as readonly string[]).includes(n)) fail(`unknown backend "${n}" (known: ${VARIANTS.join(', ')})`);
+      opts.only = names as Variant[];
+    } else if (arg.startsWith('--python=')) opts.python = arg.slice('--python='.length);
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write('usage: npm run bench -- [--quick] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]\n');
+      process.exit(0);
+    } else fail(`unknown argument "${arg}" (try --help)`);
+  }
+  return opts;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+}
+
+const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+/**
+ * tfjs-node is an optional dependency that is usually absent (its install downloads libtensorflow).
+ * When neither package resolves there is nothing to start a process for; when one does, the child
+ * goes through the trainer's selectBackend, which says why it would not load.
+ */
+function tensorflowMissing(): string | null {
+  const reasons: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require.resolve(pkg);
+      return null;
+    } catch {
+      reasons.push(pkg);
+    }
+  }
+  return `not installed (${reasons.join(', ')} not found in node_modules; their install downloads libtensorflow)`;
+}
+
+function runChild(variant: Variant, plan: MeasurePlan): Promise<Measurement> {
+  const req: ChildRequest = { variant, plan };
+  return new Promise((resolve) => {
+    // The child's stdout joins our stderr: stdout carries only the table.
+    const child = fork(path.join(here, 'speed-child.ts'), [JSON.stringify(req)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 2, 2, 'ipc'],
+    });
+    let answer: Measurement | null = null;
+    child.on('message', (m) => (answer = m as Measurement));
+    child.on('error', (err) => resolve({ status: 'failed', reason: err.message }));
+    child.on('exit', (code, signal) => {
+      resolve(answer ?? { status: 'failed', reason: `the benchmark process ended without an answer (${signal ?? `exit code ${code}`})` });
+    });
+  });
+}
+
+interface Row {
+  id: Variant | 'pytorch';
+  label: string;
+  result: Measurement;
+  ratio: number | null;
+  isReference: boolean;
+}
+
+function fmtRatio(r: number): string {
+  return r >= 10 ? `${r.toFixed(1)}x` : r >= 0.1 ? `${r.toFixed(2)}x` : `${r.toFixed(3)}x`;
+}
+
+function renderTable(rows: readonly Row[]): string {
+  const header = ['backend', 'samples/s', 'ms/step', 'peak RSS MiB', 'ratio vs reference'];
+  const body = rows.map((row) => {
+    const r = row.result;
+    if (r.status !== 'ok') return [row.label, r.status, '-', '-', '-'];
+    const ratio = row.isReference ? '1.00x (reference)' : row.ratio === null ? '-' : fmtRatio(row.ratio);
+    return [row.label, Math.round(r.samplesPerSec).toString(), r.medianMs.toFixed(1), Math.round(r.peakRssMiB).toString(), ratio];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: readonly string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  const rule = '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|';
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const mode = opts.quick ? 'quick' : 'full';
+  const plan = PLANS[mode];
+  const t0 = performance.now();
+  const cpu = os.cpus()[0]?.model?.trim() ?? os.arch();
+  // Other work on the machine steals cycles from a 2-core box: say so next to the numbers.
+  const loadBefore = os.loadavg()[0]!;
+  progress(
+    `${mode} run: MLP VAE ${WORKLOAD.inputDim}-${WORKLOAD.hidden}-${WORKLOAD.latentDim}, batch ${WORKLOAD.batchSize}, ` +
+      `${plan.warmupSteps} warm-up steps, then ${plan.minSteps}..${plan.maxSteps} timed steps or ${plan.budgetMs / 1000} s per backend; ` +
+      `${os.cpus().length} cores (${cpu}), Node ${process.versions.node}`,
+  );
+  if (loadBefore > 0.5) progress(`warning: the machine is busy (1-minute load average ${loadBefore.toFixed(2)}): numbers will be lower and noisier`);
+
+  const rows: Row[] = [];
+  const add = (id: Row['id'], result: Measurement) => {
+    rows.push({ id, label: VARIANT_LABEL[id], result, ratio: null, isReference: false });
+    if (result.status === 'ok') progress(`${id}: ${Math.round(result.samplesPerSec)} samples/s (${result.medianMs.toFixed(1)} ms/step), peak RSS ${Math.round(result.peakRssMiB)} MiB`);
+    else progress(`${id}: ${result.status}: ${result.reason}`);
+  };
+
+  // The reference first: PyTorch when it imports, on the same digits written to a temporary file.
+  const torch = probeTorch(opts.python);
+  let referenceNote: string;
+  if (torch.ok) {
+    referenceNote = `PyTorch ${torch.version} on the CPU, ${TORCH_THREADS} threads (${opts.python}), measured in this run`;
+    progress(`reference: PyTorch ${torch.version}`);
+    const digits = loadBuiltin(WORKLOAD.dataset);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vae-bench-'));
+    try {
+      const dataPath = path.join(dir, 'digits.u8');
+      writeFileSync(dataPath, digits.images);
+      add('pytorch', await runTorchReference(opts.python, dataPath, plan));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else {
+    referenceNote = `PyTorch is not importable (${torch.reason}); the tfjs 'cpu' row is the reference instead`;
+    progress(`reference: ${referenceNote}`);
+  }
+
+  for (const variant of opts.only) {
+    if (variant === 'tensorflow') {
+      const missing = tensorflowMissing();
+      if (missing) {
+        add(variant, { status: 'skipped', reason: missing });
+        continue;
+      }
+    }
+    progress(`${variant}: starting its own process`);
+    add(variant, await runChild(variant, plan));
+  }
+
+  const byId = (id: Row['id']) => rows.find((r) => r.id === id);
+  const reference = torch.ok ? byId('pytorch') : byId('cpu');
+  if (reference && reference.result.status === 'ok') {
+    reference.isReference = true;
+    const refSpeed = reference.result.samplesPerSec;
+    for (const row of rows) if (row.result.status === 'ok') row.ratio = row.result.samplesPerSec / refSpeed;
+  } else {
+    referenceNote += reference ? `; but the reference row ${reference.result.status}, so no ratios` : '; but that row was not run, so no ratios';
+  }
+
+  // stdout: the table and what is needed to read it.
+  const out: string[] = [];
+  out.push(`VAE training-step throughput: MLP ${WORKLOAD.inputDim}-${WORKLOAD.hidden}-${WORKLOAD.latentDim} (ReLU, Bernoulli, Adam), batch ${WORKLOAD.batchSize}, built-in digits; ${mode} run`);
+  const loadAfter = os.loadavg()[0]!;
+  out.push(
+    `machine: ${os.cpus().length} cores, ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; ` +
+      `1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (this benchmark itself keeps about 1 core busy)`,
+  );
+  out.push(`reference: ${referenceNote}`);
+  out.push('');
+  out.push(renderTable(rows));
+  out.push('');
+  for (const row of rows) {
+    const r = row.result;
+    if (r.status === 'ok') {
+      const spread = `p10-p90 ${quantile(r.stepMs, 0.1).toFixed(1)}-${quantile(r.stepMs, 0.9).toFixed(1)} ms`;
+      const leak = r.leakedTensors ? `, ${r.leakedTensors} tensors left after training` : '';
+      out.push(
+        `- ${row.label}: ${r.device}; median of ${r.stepMs.length} steps (${spread}), ${r.coresUsed.toFixed(2)} cores used; ` +
+          `-ELBO after ${r.warmupSteps} steps ${r.negElboAfterWarmup.toFixed(1)} nats${leak}`,
+      );
+    } else {
+      out.push(`- ${row.label}: ${r.status}: ${r.reason}`);
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+
+  const totalSeconds = (performance.now() - t0) / 1000;
+  const date = new Date();
+  const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const dir = path.join(here, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `speed-${stamp}${opts.quick ? '-quick' : ''}.json`);
+  const json = {
+    date: date.toISOString(),
+    mode,
+    plan,
+    workload: WORKLOAD,
+    machine: {
+      cores: os.cpus().length,
+      cpu,
+      memGiB: os.totalmem() / 2 ** 30,
+      platform: `${os.platform()} ${os.release()}`,
+      node: process.versions.node,
+      loadAverage1m: { before: loadBefore, after: loadAfter },
+    },
+    reference: { id: reference?.isReference ? reference.id : null, note: referenceNote },
+    rows: rows.map((r) => ({ id: r.id, label: r.label, ratio: r.ratio, isReference: r.isReference, ...r.result })),
+    totalSeconds,
+  };
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  progress(`done in ${totalSeconds.toFixed(1)} s; results in ${path.relative(process.cwd(), file)}`);
+}
+
+void main();
