@@ -5,9 +5,12 @@
  * (polylines and elliptic arcs) in a unit box; every sample gets its own stroke width, size,
  * aspect, rotation, shear, shift and wobble, and is rasterised with anti-aliasing (pixel coverage
  * from the distance to the nearest stroke segment). Deterministic: the same seed gives the same bytes.
+ * The other built-in, "shapes" (dSprites-like, with known generating factors), lives in shapes.ts;
+ * this module registers both and loads them.
  */
 import type { DatasetInfo } from '../contract/types.ts';
 import { Rng } from './rng.ts';
+import { SHAPE_NAMES, SHAPES_DEFAULT_COUNT, SHAPES_SIZE, generateShapes } from './shapes.ts';
 
 export interface GeneratedImages {
   /** count * height * width * channels bytes, row-major HWC per sample. */
@@ -15,9 +18,14 @@ export interface GeneratedImages {
   labels: Uint8Array;
   labelNames: string[];
   count: number;
-  width: 28;
-  height: 28;
-  channels: 1;
+  width: number;
+  height: number;
+  channels: number;
+  /**
+   * The known generating factors of a procedural dataset (e.g. shapes: shape, scale, rotation, x, y):
+   * `values` holds count * names.length numbers, sample-major, each in its natural unit.
+   */
+  factors?: { names: string[]; values: Float32Array };
 }
 
 export const DIGITS_DEFAULT_COUNT = 6000;
@@ -39,7 +47,28 @@ export const BUILTIN_DATASETS: readonly BuiltinDatasetMeta[] = [
     channels: 1,
     labels: LABEL_NAMES,
   },
+  {
+    id: 'builtin-shapes',
+    name: 'Shapes (dSprites-like)',
+    kind: 'builtin',
+    source: 'builtin:shapes',
+    count: SHAPES_DEFAULT_COUNT,
+    width: SHAPES_SIZE,
+    height: SHAPES_SIZE,
+    channels: 1,
+    labels: [...SHAPE_NAMES],
+  },
 ];
+
+/** The generating factors of sample `index` as name -> value (for SamplePage), or undefined when the data has none. */
+export function sampleFactors(data: GeneratedImages, index: number): Record<string, number> | undefined {
+  const f = data.factors;
+  if (!f || !Number.isInteger(index) || index < 0 || index >= data.count) return undefined;
+  const out: Record<string, number> = {};
+  const n = f.names.length;
+  f.names.forEach((name, j) => (out[name] = f.values[index * n + j]!));
+  return out;
+}
 
 type Pt = readonly [number, number];
 /** One pen stroke: a polyline in the unit box (x right, y down). */
@@ -228,18 +257,24 @@ export function generateDigits(opts: { count?: number; seed?: number } = {}): Ge
   return { images, labels, labelNames: [...LABEL_NAMES], count, width: SIZE, height: SIZE, channels: 1 };
 }
 
+const GENERATORS: Record<string, () => GeneratedImages> = {
+  digits: () => generateDigits(),
+  shapes: () => generateShapes(),
+};
+
 const cache = new Map<string, GeneratedImages>();
 
 /**
  * The data of a built-in dataset, generated once per process. Accepts the bare name ('digits'),
- * the dataset id ('builtin-digits') or its source ('builtin:digits').
+ * the dataset id ('builtin-digits') or its source ('builtin:digits'); likewise 'shapes'.
  */
 export function loadBuiltin(name: string): GeneratedImages {
   const key = name.replace(/^builtin[:-]/, '');
   let data = cache.get(key);
   if (!data) {
-    if (key !== 'digits') throw new Error(`unknown built-in dataset "${name}" (known: digits)`);
-    data = generateDigits();
+    const generate = Object.hasOwn(GENERATORS, key) ? GENERATORS[key] : undefined;
+    if (!generate) throw new Error(`unknown built-in dataset "${name}" (known: ${Object.keys(GENERATORS).join(', ')})`);
+    data = generate();
     cache.set(key, data);
   }
   return data;
