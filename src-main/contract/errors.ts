@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'UNKNOWN_COMMAND', // no such command in the contract
   'NOT_FOUND', // the id does not name a dataset / run
   'CONFLICT', // the request contradicts the current state (e.g. stopping a finished run)
+  'CANCELLED', // the user cancelled the operation; nothing was left half-done
   'FORBIDDEN', // the caller is not trusted (wrong IPC sender, bad token or Origin)
   'TRAINER_FAILED', // the trainer process could not start or died
   'DB_NEWER', // the history database was written by a newer studio

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { DatasetInfo, DatasetPreview } from '../../src-main/contract/index.ts';
+import type { DatasetInfo, DatasetPreview, DatasetReport } from '../../src-main/contract/index.ts';
 import { createStudio } from '../../src-main/services/studio.ts';
 import { fakeLauncher } from '../helpers/fake-trainer.ts';
 import { idxBytes, writeMnistFolder } from '../helpers/dataset-files.ts';
@@ -34,8 +34,12 @@ describe('importing an MNIST-format folder through the CLI', () => {
   test('datasets import --json: one labelled dataset, train then test, with the official split', async () => {
     const r = await cli(['--data-dir', dataDir, 'datasets', 'import', folder, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as DatasetInfo & { splits: { train: number; test: number }; bytes: number; files: string[]; seconds: number };
+    const json = JSON.parse(r.stdout) as { dataset: DatasetInfo; report: DatasetReport; splits: { train: number; test: number }; bytes: number; files: string[]; seconds: number };
+    const out = { ...json.dataset, ...json };
     id = out.id;
+    assert.equal(json.report.imported, 80);
+    assert.deepEqual(json.report.split, { train: 60, test: 20 });
+    assert.deepEqual(json.report.classBalance.map((b) => b.count), [8, 8, 8, 8, 8, 8, 8, 8, 8, 8]);
     assert.equal(out.kind, 'imported');
     assert.equal(out.name, 'tiny-mnist');
     assert.deepEqual([out.count, out.width, out.height, out.channels], [80, 28, 28, 1]);
@@ -118,7 +122,8 @@ describe('importing an MNIST-format folder through the CLI', () => {
     writeFileSync(file, gzipSync(idxBytes([4, 3, 2], new Uint8Array(24).fill(9))));
     const r = await cli(['--data-dir', dataDir, 'datasets', 'import', file, '--name', 'faces', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as DatasetInfo & { splits: unknown };
+    const json = JSON.parse(r.stdout) as { dataset: DatasetInfo; splits: unknown };
+    const out = { ...json.dataset, splits: json.splits };
     assert.deepEqual([out.name, out.count, out.height, out.width, out.labels, out.splits], ['faces', 4, 3, 2, null, null]);
     assert.ok(!existsSync(path.join(dataDir, 'datasets', out.id, 'labels.u8')));
   });

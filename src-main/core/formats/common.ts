@@ -26,6 +26,17 @@ export class FormatError extends Error {
   }
 }
 
+/**
+ * A file that is well formed but uses a variant the studio does not read (an RLE-compressed BMP, a
+ * codec sharp lacks): reported as 'unsupported' rather than 'corrupt'.
+ */
+export class UnsupportedFormatError extends FormatError {
+  constructor(message: string, source?: string) {
+    super(message, source);
+    this.name = 'UnsupportedFormatError';
+  }
+}
+
 /** gzip members start with 1f 8b (RFC 1952, section 2.3.1). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;

@@ -39,7 +39,7 @@ test('a float .npy imports as uint8 and previews through the studio', async () =
     writeFileSync(file, npyBytes('<f4', [3, 2, 2], data));
     const r = await dispatch('datasets.import', { paths: [file] });
     assert.ok(r.ok, JSON.stringify(r));
-    const d = r.value as DatasetInfo;
+    const d = (r.value as { dataset: DatasetInfo }).dataset;
     assert.deepEqual([d.name, d.kind, d.count, d.labels], ['blobs', 'imported', 3, null]);
     const p = await dispatch('datasets.preview', { id: d.id, count: 5 });
     assert.ok(p.ok);
@@ -58,7 +58,7 @@ test('two loosely named IDX files are told apart by their dimensions, in either 
     writeFileSync(path.join(dir, 'b.idx'), idxBytes([2, 1, 1], Uint8Array.of(5, 6)));
     const r = await dispatch('datasets.import', { paths: [path.join(dir, 'a.idx'), path.join(dir, 'b.idx')], name: 'x' });
     assert.ok(r.ok, JSON.stringify(r));
-    const d = r.value as DatasetInfo;
+    const d = (r.value as { dataset: DatasetInfo }).dataset;
     assert.equal(d.count, 2);
     assert.equal(d.labels?.length, 13, 'label ids above 9: one class name per id up to the largest');
     const p = await dispatch('datasets.preview', { id: d.id, count: 2 });
@@ -72,7 +72,7 @@ test('a folder without a readable dataset says what it expected, and writes noth
     const dir = tmpDir();
     writeFileSync(path.join(dir, 'notes.txt'), 'hello');
     const r = await dispatch('datasets.import', { paths: [dir] });
-    assert.ok(!r.ok && r.error.code === 'INVALID_INPUT' && /train-images-idx3-ubyte/.test(r.error.message), JSON.stringify(r));
+    assert.ok(!r.ok && r.error.code === 'INVALID_INPUT' && /no image files found/.test(r.error.message) && /notes\.txt: \.txt is not an image format/.test(r.error.message), JSON.stringify(r));
     const list = await dispatch('datasets.list', {});
     assert.ok(list.ok && (list.value as DatasetInfo[]).every((d) => d.kind === 'builtin'));
     assert.deepEqual(readdirSync(dataDir).filter((f) => f === 'datasets'), []);
@@ -82,4 +82,30 @@ test('a folder without a readable dataset says what it expected, and writes noth
 test('classNames: the ten digits for labels up to 9, otherwise one per id', () => {
   assert.deepEqual(classNames(Uint8Array.of(0, 3)), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
   assert.equal(classNames(Uint8Array.of(25)).length, 26);
+});
+
+test('a CSV with a label column imports labelled; arrays resize and convert when asked', async () => {
+  await withStudio(async (dispatch) => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'tiny.csv');
+    const rows = Array.from({ length: 5 }, (_, i) => [String(i % 2), ...Array.from({ length: 64 }, (_, k) => String((k * 4 + i) % 256))].join(','));
+    writeFileSync(file, ['label', ...Array.from({ length: 64 }, (_, k) => `px${k}`)].join(',') + '\n' + rows.join('\n') + '\n');
+    const r = await dispatch('datasets.import', { paths: [file] });
+    assert.ok(r.ok, JSON.stringify(r));
+    const { dataset, report } = r.value as { dataset: DatasetInfo; report: { classBalance: { label: string; count: number }[]; found: number } };
+    assert.deepEqual([dataset.name, dataset.count, dataset.width, dataset.height, dataset.channels], ['tiny', 5, 8, 8, 1]);
+    assert.deepEqual(report.classBalance.slice(0, 2), [{ label: '0', count: 3 }, { label: '1', count: 2 }]);
+    const p = await dispatch('datasets.preview', { id: dataset.id, count: 1 });
+    assert.ok(p.ok);
+    assert.deepEqual((p.value as DatasetPreview).samples[0]!.pixels.slice(0, 3), [0, 4, 8]);
+
+    const big = await dispatch('datasets.import', { paths: [file], preprocess: { size: 16, channels: 'rgb' } });
+    assert.ok(big.ok, JSON.stringify(big));
+    const d2 = (big.value as { dataset: DatasetInfo }).dataset;
+    assert.deepEqual([d2.width, d2.height, d2.channels], [16, 16, 3]);
+
+    writeFileSync(file, '1,2,3,4,5,6\n');
+    const bad = await dispatch('datasets.import', { paths: [file] });
+    assert.ok(!bad.ok && bad.error.code === 'INVALID_INPUT' && /rows have 6 values/.test(bad.error.message), JSON.stringify(bad));
+  });
 });
