@@ -14,6 +14,8 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WireMessage, WireRequest } from '../contract/index.ts';
 import type { Studio } from '../services/studio-api.ts';
+import { createUploadHandler, sweepUploads, UPLOAD_PREFIX } from './upload.ts';
+import type { UploadLimits } from './upload.ts';
 
 export interface ServerOptions {
   studio: Studio;
@@ -23,6 +25,9 @@ export interface ServerOptions {
   /** Allow binding to a non-loopback address (the token still guards the API). */
   allowRemote?: boolean;
   token?: string;
+  /** The studio's data folder: enables browser uploads into <dataDir>/uploads (see upload.ts). */
+  dataDir?: string;
+  uploadLimits?: Partial<UploadLimits>;
 }
 
 export interface RunningServer {
@@ -106,8 +111,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return isLoopback(name) && Number(m[2] ?? 80) === port;
   };
 
+  const uploadsDir = opts.dataDir === undefined ? null : path.join(opts.dataDir, 'uploads');
+  if (uploadsDir) sweepUploads(uploadsDir);
+  const uploads = uploadsDir ? createUploadHandler({ dir: uploadsDir, ...(opts.uploadLimits ? { limits: opts.uploadLimits } : {}) }) : null;
+
+  /** Same rules as the WebSocket: this server's Host, the page's own Origin, the session token. */
+  const refusal = (req: http.IncomingMessage, given: string): { status: number; why: string } | null => {
+    if (!allowedHost(req.headers.host)) return { status: 421, why: 'bad host' };
+    const origin = req.headers.origin;
+    const okOrigin = origin !== undefined && allowedHost(origin.replace(/^https?:\/\//, '')) && origin === `http://${req.headers.host}`;
+    if (!sameToken(given, token)) return { status: 403, why: 'bad token' };
+    if (!okOrigin) return { status: 403, why: 'bad origin' };
+    return null;
+  };
+
   const server = http.createServer((req, res) => {
     try {
+      if (uploads && (req.url ?? '').startsWith(UPLOAD_PREFIX)) {
+        const header = req.headers['x-vae-token'];
+        const no = refusal(req, typeof header === 'string' ? header : '');
+        if (no) {
+          res.writeHead(no.status, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
+          res.end(JSON.stringify({ error: { code: 'FORBIDDEN', message: no.why } }));
+          req.resume();
+          return;
+        }
+        void uploads.handle(req, res);
+        return;
+      }
       serveStatic(req, res);
     } catch (e) {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
@@ -221,7 +252,7 @@ export async function startWebStudio(opts: WebStudioOptions): Promise<RunningSer
   const { forkTrainer } = await import('../trainer/fork.ts');
   const studio = createStudio({ dataDir: opts.dataDir, mode: 'web', launcher: forkTrainer });
   try {
-    const server = await startServer({ studio, staticDir: opts.staticDir, ...pick(opts) });
+    const server = await startServer({ studio, staticDir: opts.staticDir, dataDir: opts.dataDir, ...pick(opts) });
     return {
       ...server,
       studio,

@@ -66,6 +66,9 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Commands that run as long jobs with progress events: no request deadline. */
+export const JOB_COMMANDS: ReadonlySet<string> = new Set(['datasets.import', 'runs.eval']);
+
 export class WebSocketTransport implements Transport {
   readonly description: string;
   readonly #o: Required<Omit<WebSocketTransportOptions, 'description'>>;
@@ -113,10 +116,14 @@ export class WebSocketTransport implements Transport {
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       const p: Pending = { id, command, input, sent: false, timer: null, resolve, reject };
-      p.timer = this.#o.timers.setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new TransportError(`${command}: no answer from the studio within ${Math.round(this.#o.requestTimeoutMs / 1000)} s`));
-      }, this.#o.requestTimeoutMs);
+      // Jobs (an import of 70k files, an IWAE evaluation) may run for minutes; they report progress
+      // through events and can be cancelled, so only quick commands get a deadline.
+      if (!JOB_COMMANDS.has(command)) {
+        p.timer = this.#o.timers.setTimeout(() => {
+          this.#pending.delete(id);
+          reject(new TransportError(`${command}: no answer from the studio within ${Math.round(this.#o.requestTimeoutMs / 1000)} s`));
+        }, this.#o.requestTimeoutMs);
+      }
       this.#pending.set(id, p);
       if (this.#socket?.readyState === OPEN) this.#send(p);
     });

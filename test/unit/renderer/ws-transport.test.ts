@@ -177,3 +177,18 @@ test('a request without an answer times out; dispose fails the rest and stops re
   assert.equal(sockets.length, 1, 'no reconnect after dispose');
   await assert.rejects(t.invoke('runs.list', {}), TransportError);
 });
+
+test('long jobs (an import) get no request deadline; their answer still arrives', async () => {
+  const { t, timers, last } = setup(1000);
+  last().open();
+  const job = t.invoke('datasets.import', { paths: ['/x'] });
+  let settled = false;
+  void job.then(() => (settled = true), () => (settled = true));
+  timers.advance(10 * 60_000);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'a ten-minute import is not cut off');
+  const msg = last().sent.at(-1) as { id: number };
+  last().receive({ id: msg.id, result: { ok: true, value: 'done' } });
+  assert.deepEqual(await job, { ok: true, value: 'done' });
+  t.dispose();
+});
