@@ -3,24 +3,14 @@
  * would choose, its device and tfjs version, and the Node facts that matter to the native backend.
  * Each backend is probed in a process of its own (trainer/probes.ts), as the trainer would load it.
  */
-import type { ProbeReport, ProbeTarget } from '../trainer/probes.ts';
-import { probeBackends, PROBE_TARGETS } from '../trainer/probes.ts';
+import type { DoctorReport, ProbeTarget } from '../contract/system.ts';
+import { probeBackends, PROBE_TARGETS, summarizeProbes } from '../trainer/probes.ts';
+
+export type { DoctorReport } from '../contract/system.ts';
 
 export interface DoctorIo {
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
-}
-
-export interface DoctorReport {
-  /** The backend training on 'auto' gets: the first that loads in preference order; null if none. */
-  chosen: { target: ProbeTarget; backend: string; device: string; tfjsVersion: string } | null;
-  /** One entry per backend, in preference order. */
-  backends: ProbeReport[];
-  node: string;
-  platform: string;
-  arch: string;
-  /** Whether the tfjs-node util shim (Node 23+) had anything to add in this Node; null if no probe said. */
-  utilShimInstalled: boolean | null;
 }
 
 const LABELS: Record<ProbeTarget, string> = {
@@ -31,17 +21,7 @@ const LABELS: Record<ProbeTarget, string> = {
 };
 
 /** Builds the report from probe results given in preference order. */
-export function summarize(backends: ProbeReport[]): DoctorReport {
-  const first = backends.find((b) => b.ok);
-  return {
-    chosen: first ? { target: first.target, backend: first.backend ?? '', device: first.device ?? '', tfjsVersion: first.tfjsVersion ?? '' } : null,
-    backends,
-    node: process.version,
-    platform: process.platform,
-    arch: process.arch,
-    utilShimInstalled: backends.find((b) => b.utilShimInstalled !== null)?.utilShimInstalled ?? null,
-  };
-}
+export const summarize = summarizeProbes;
 
 function formatTable(r: DoctorReport): string {
   const rows = r.backends.map((b) => [LABELS[b.target], b.ok ? 'yes' : 'no', b.ok ? `${b.device} (tfjs ${b.tfjsVersion}, ${b.ms} ms)` : (b.reason ?? '')]);

@@ -18,6 +18,8 @@ import { createSenderCheck, forwardStudioEvents, registerIpc } from './ipc.ts';
 import { resolveNativeBinding } from './native.ts';
 import { APP_ENTRY_URL, APP_SCHEME, createAppProtocolHandler, isAppUrl } from './protocol.ts';
 import { CONTENT_SECURITY_POLICY, denyAllPermissions, installCsp } from './security.ts';
+import { system } from '../services/system.ts';
+import { createUtilityProber } from './probe-utility.ts';
 import { createUtilityLauncher } from './trainer-utility.ts';
 import { hardenWebContents, isAllowedNavigation, secureWindowOptions } from './window.ts';
 
@@ -27,6 +29,7 @@ const here = path.dirname(fileURLToPath(import.meta.url)); // out/main
 const PRELOAD = path.join(here, '../preload/index.cjs');
 const RENDERER_DIR = path.join(here, '../renderer');
 const TRAINER = path.join(here, 'trainer.js');
+const PROBE = path.join(here, 'probe.js');
 
 // electron-vite dev serves the renderer with HMR; only an unpackaged app may trust that origin.
 const devUrl = !app.isPackaged ? process.env['ELECTRON_RENDERER_URL'] : undefined;
@@ -127,6 +130,9 @@ async function start(): Promise<void> {
     app.exit(1);
     return;
   }
+
+  // Backend probes run as utility processes here (a packaged app cannot fork itself as Node).
+  system.setProber(createUtilityProber(utilityProcess, PROBE));
 
   const windows = () => BrowserWindow.getAllWindows().map((w) => w.webContents);
   registerIpc(ipcMain, studio, createSenderCheck({ windows, extraOrigins }));

@@ -4,34 +4,16 @@
  * (ENGINEERING.md section 6): tfjs-node-gpu, tfjs-node, wasm, cpu.
  */
 import { fork } from 'node:child_process';
-import type { ProbeTarget } from './backend.ts';
+import type { DoctorReport, ProbeReport, ProbeTarget } from '../contract/system.ts';
 import { resolveEntry } from './fork.ts';
 
-export type { ProbeTarget } from './backend.ts';
+// The report shapes are the contract's (the UI shows them); re-exported for the probe process.
+export type { DoctorReport, ProbeReport, ProbeTarget } from '../contract/system.ts';
 
 export const PROBE_TARGETS: readonly ProbeTarget[] = ['tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'];
 
 export function isProbeTarget(s: string): s is ProbeTarget {
   return (PROBE_TARGETS as readonly string[]).includes(s);
-}
-
-/** What one probe process found (its one line of JSON). */
-export interface ProbeReport {
-  target: ProbeTarget;
-  ok: boolean;
-  /** Why it did not load (first line of the error); null when it loaded. */
-  reason: string | null;
-  /** The active tfjs backend name ('tensorflow', 'wasm', 'cpu') once loaded. */
-  backend: string | null;
-  device: string | null;
-  tfjsVersion: string | null;
-  node: string;
-  platform: string;
-  arch: string;
-  /** Whether the Node 23+ util shim for tfjs-node had to add anything in this Node. */
-  utilShimInstalled: boolean | null;
-  /** Time the probe took to load and check the backend, in ms. */
-  ms: number;
 }
 
 export interface ProbeOptions {
@@ -44,19 +26,7 @@ export interface ProbeOptions {
 
 /** Runs one probe process for `target`; never rejects (a failure to start or answer is a reason). */
 export function probeBackend(target: ProbeTarget, opts: ProbeOptions = {}): Promise<ProbeReport> {
-  const failed = (reason: string): ProbeReport => ({
-    target,
-    ok: false,
-    reason,
-    backend: null,
-    device: null,
-    tfjsVersion: null,
-    node: process.version,
-    platform: process.platform,
-    arch: process.arch,
-    utilShimInstalled: null,
-    ms: 0,
-  });
+  const failed = (reason: string): ProbeReport => failedProbe(target, reason);
   let resolved: { entry: string; execArgv: string[] };
   try {
     resolved = opts.entry ? { entry: opts.entry, execArgv: opts.execArgv ?? [] } : resolveEntry('probe');
@@ -86,25 +56,64 @@ export function probeBackend(target: ProbeTarget, opts: ProbeOptions = {}): Prom
       finish(failed(`the probe did not answer within ${timeoutMs / 1000} s`));
     }, timeoutMs);
     child.on('error', (e) => finish(failed(`the probe could not start: ${e.message}`)));
-    child.on('close', (code, signal) => {
-      // tfjs may print banners on stdout: the report is the last line that parses as one.
-      const lines = out.split('\n').filter((l) => l.trim().startsWith('{'));
-      for (const line of lines.reverse()) {
-        try {
-          const r = JSON.parse(line) as ProbeReport;
-          if (r && r.target === target && typeof r.ok === 'boolean') return finish(r);
-        } catch {
-          // not the report line
-        }
-      }
-      const lastErr = err.trim().split('\n').filter(Boolean).pop() ?? '';
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      finish(failed(`the probe ${how} without a report${lastErr ? `: ${lastErr}` : ''}`));
-    });
+    child.on('close', (code, signal) => finish(readProbeOutput(target, out, err, code, signal)));
   });
+}
+
+/** A report for a probe that could not say anything itself. */
+export function failedProbe(target: ProbeTarget, reason: string): ProbeReport {
+  return {
+    target,
+    ok: false,
+    reason,
+    backend: null,
+    device: null,
+    tfjsVersion: null,
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    utilShimInstalled: null,
+    ms: 0,
+  };
+}
+
+/**
+ * The report in a finished probe's output. tfjs may print banners on stdout: the report is the last
+ * line that parses as one. Shared with the Electron prober (utility processes).
+ */
+export function readProbeOutput(target: ProbeTarget, out: string, err: string, code: number | null, signal: string | null): ProbeReport {
+  const lines = out.split('\n').filter((l) => l.trim().startsWith('{'));
+  for (const line of lines.reverse()) {
+    try {
+      const r = JSON.parse(line) as ProbeReport;
+      if (r && r.target === target && typeof r.ok === 'boolean') return r;
+    } catch {
+      // not the report line
+    }
+  }
+  const lastErr = err.trim().split('\n').filter(Boolean).pop() ?? '';
+  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+  return failedProbe(target, `the probe ${how} without a report${lastErr ? `: ${lastErr}` : ''}`);
 }
 
 /** Probes every target (in parallel, one process each) and answers in preference order. */
 export function probeBackends(targets: readonly ProbeTarget[] = PROBE_TARGETS, opts: ProbeOptions = {}): Promise<ProbeReport[]> {
   return Promise.all(targets.map((t) => probeBackend(t, opts)));
+}
+
+/**
+ * The doctor's report from probe results given in preference order: the chosen backend is the first
+ * that loads, as the trainer on 'auto' would choose. Shared by `vae-studio doctor` and the
+ * system.doctor command (services/system.ts).
+ */
+export function summarizeProbes(backends: ProbeReport[]): DoctorReport {
+  const first = backends.find((b) => b.ok);
+  return {
+    chosen: first ? { target: first.target, backend: first.backend ?? '', device: first.device ?? '', tfjsVersion: first.tfjsVersion ?? '' } : null,
+    backends,
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    utilShimInstalled: backends.find((b) => b.utilShimInstalled !== null)?.utilShimInstalled ?? null,
+  };
 }

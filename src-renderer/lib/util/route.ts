@@ -2,7 +2,7 @@
  * Hash routes (#/train, #/runs/<id>): they survive a reload and need no server support, which
  * matters for app://studio/ in Electron as much as for the web server.
  */
-export const PAGES = ['datasets', 'train', 'runs', 'latent', 'export'] as const;
+export const PAGES = ['datasets', 'train', 'runs', 'latent', 'export', 'compute'] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface Route {
