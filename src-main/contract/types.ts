@@ -48,6 +48,12 @@ export interface StepPoint {
   samplesPerSec: number;
   /** Milliseconds since the run started. */
   timeMs: number;
+  /** The KL weight used by this step (beta times the warm-up factor). Absent in runs recorded before it existed. */
+  beta?: number;
+  /** The learning rate used by this step. */
+  lr?: number;
+  /** Global L2 norm of the gradient, before clipping. */
+  gradNorm?: number;
 }
 
 export interface EpochPoint {
@@ -65,6 +71,29 @@ export interface EpochPoint {
   /** -ELBO converted to bits per dimension: negElbo / (D ln 2). */
   bitsPerDim: number;
   durationMs: number;
+  // The fields below are absent in runs recorded before they existed.
+  /** Validation -ELBO in bits per dimension. */
+  valBitsPerDim?: number | null;
+  /**
+   * Mean KL(q(z_j|x) || N(0, 1)) per latent dimension j, in nats, over the diagnostic set (the
+   * validation split, or up to 2048 training samples without one).
+   */
+  klPerDim?: number[];
+  /** Active units (Burda et al. 2016, section 5.2): dimensions j with Var_x(E_q[z_j]) > 0.01. */
+  activeUnits?: number;
+  /** Posterior-collapse warning: active units fell to 0 or below 10 % of the latent size. */
+  collapseWarning?: boolean;
+  /** The Gaussian likelihood's sigma at the end of the epoch (learned or fixed); absent otherwise. */
+  sigma?: number;
+  /** KL weight and learning rate at the epoch's last step. */
+  beta?: number;
+  lr?: number;
+  /**
+   * Set on the last epoch only: why training ended. 'epochs' (all done), 'maxSteps' (step budget
+   * spent) or 'earlyStopping' (no validation improvement for `patience` epochs; the run still
+   * completes).
+   */
+  stopReason?: 'epochs' | 'maxSteps' | 'earlyStopping';
 }
 
 export interface RunSummary {
@@ -123,4 +152,42 @@ export interface BackendInfo {
   tfjsVersion: string;
   /** Why the backends above the chosen one did not load, in preference order. */
   skipped: { backend: string; reason: string }[];
+}
+
+/** The splits a run can be evaluated on. */
+export const EVAL_SPLITS = ['validation', 'test'] as const;
+export type EvalSplit = (typeof EVAL_SPLITS)[number];
+
+/** Evaluation of one checkpoint of a run on a split (runs.eval); kept in the run's folder. */
+export interface EvalResult {
+  runId: string;
+  checkpointEpoch: number;
+  checkpointStep: number;
+  /** 'validation': the run's seeded hold-out; 'test': the dataset's official test split. */
+  split: EvalSplit;
+  /** Images evaluated. */
+  count: number;
+  /** beta = 1 negative ELBO, nats per image (one reparameterised sample per image + closed-form KL). */
+  negElbo: number;
+  recon: number;
+  kl: number;
+  bitsPerDim: number;
+  /** Importance-weighted NLL estimate -L_k (Burda et al. 2016) on the first `count` images; null when k = 0. */
+  iwae: { k: number; count: number; nll: number; stdErr: number; bitsPerDim: number } | null;
+  /** Reconstruction of the decoder mean at z = mu: per-image means of MSE (pixels in [0, 1]), PSNR (dB), SSIM. */
+  mse: number;
+  psnr: number;
+  ssim: number;
+  seed: number;
+  backend: string;
+  durationMs: number;
+  createdAt: number;
+}
+
+/** Progress of a running evaluation. */
+export interface EvalProgress {
+  runId: string;
+  phase: 'loading' | 'elbo' | 'iwae';
+  done: number;
+  total: number;
 }

@@ -20,6 +20,11 @@ export interface MetricsRepo {
   steps(runId: string, maxPoints: number): { points: StepPoint[]; total: number };
   /** Every epoch's metrics, in epoch order. */
   epochs(runId: string): EpochPoint[];
+  /**
+   * Deletes the steps after `step` and the epochs after `epoch` (one transaction): a run resumed
+   * from a checkpoint drops what it recorded past that checkpoint before training it again.
+   */
+  truncateAfter(runId: string, step: number, epoch: number): { steps: number; epochs: number };
 }
 
 export interface CheckpointsRepo {
@@ -27,6 +32,8 @@ export interface CheckpointsRepo {
   add(c: CheckpointInfo): void;
   /** In epoch order. */
   list(runId: string): CheckpointInfo[];
+  /** Deletes the rows of checkpoints after `epoch` (not their files). */
+  removeAfter(runId: string, epoch: number): number;
 }
 
 interface StepRow {
@@ -38,6 +45,9 @@ interface StepRow {
   neg_elbo: number | null;
   samples_per_sec: number | null;
   time_ms: number;
+  beta: number | null;
+  lr: number | null;
+  grad_norm: number | null;
 }
 
 export interface EpochRow {
@@ -52,6 +62,8 @@ export interface EpochRow {
   val_kl: number | null;
   bits_per_dim: number | null;
   duration_ms: number;
+  /** JSON object of the optional EpochPoint fields (migration 2); NULL for older rows. */
+  extra: string | null;
 }
 
 export const epochColumns = [
@@ -66,12 +78,26 @@ export const epochColumns = [
   'val_kl',
   'bits_per_dim',
   'duration_ms',
+  'extra',
 ] as const satisfies readonly (keyof EpochRow)[];
 
-const STEP_COLUMNS = 'step, epoch, loss, recon, kl, neg_elbo, samples_per_sec, time_ms';
+const STEP_COLUMNS = 'step, epoch, loss, recon, kl, neg_elbo, samples_per_sec, time_ms, beta, lr, grad_norm';
 
+/** The optional EpochPoint fields, stored together in the `extra` JSON column. */
+const EPOCH_EXTRA_KEYS = [
+  'valBitsPerDim',
+  'klPerDim',
+  'activeUnits',
+  'collapseWarning',
+  'sigma',
+  'beta',
+  'lr',
+  'stopReason',
+] as const satisfies readonly (keyof EpochPoint)[];
+
+/** The optional step fields are left out (not undefined) when NULL: a run recorded before they existed. */
 function toStepPoint(r: StepRow): StepPoint {
-  return {
+  const p: StepPoint = {
     step: r.step,
     epoch: r.epoch,
     loss: realOrNaN(r.loss),
@@ -81,6 +107,16 @@ function toStepPoint(r: StepRow): StepPoint {
     samplesPerSec: realOrNaN(r.samples_per_sec),
     timeMs: r.time_ms,
   };
+  if (r.beta !== null) p.beta = r.beta;
+  if (r.lr !== null) p.lr = r.lr;
+  if (r.grad_norm !== null) p.gradNorm = r.grad_norm;
+  return p;
+}
+
+function epochExtraJson(p: EpochPoint): string | null {
+  const extra: Record<string, unknown> = {};
+  for (const k of EPOCH_EXTRA_KEYS) if (p[k] !== undefined) extra[k] = p[k];
+  return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null;
 }
 
 /** Validation values are null when the run has no validation split (a NaN one also reads as null). */
@@ -97,7 +133,14 @@ export function toEpochPoint(r: EpochRow): EpochPoint {
     valKl: r.val_kl,
     bitsPerDim: realOrNaN(r.bits_per_dim),
     durationMs: r.duration_ms,
+    ...(r.extra ? pickExtra(JSON.parse(r.extra) as Record<string, unknown>) : {}),
   };
+}
+
+function pickExtra(extra: Record<string, unknown>): Partial<EpochPoint> {
+  const out: Record<string, unknown> = {};
+  for (const k of EPOCH_EXTRA_KEYS) if (extra[k] !== undefined) out[k] = extra[k];
+  return out as Partial<EpochPoint>;
 }
 
 /** Mean of a column over a bucket, NULL (read as NaN) when any row of it is NULL (a stored NaN). */
@@ -106,10 +149,10 @@ const mean = (c: string): string => `CASE WHEN count(${c}) = count(*) THEN avg($
 export function metricsRepo(db: Database.Database): MetricsRepo {
   const insertStep = db.prepare(`
     INSERT OR REPLACE INTO step_metrics (run_id, ${STEP_COLUMNS})
-    VALUES (@runId, @step, @epoch, @loss, @recon, @kl, @negElbo, @samplesPerSec, @timeMs)`);
+    VALUES (@runId, @step, @epoch, @loss, @recon, @kl, @negElbo, @samplesPerSec, @timeMs, @beta, @lr, @gradNorm)`);
   const insertEpoch = db.prepare(`
     INSERT OR REPLACE INTO epoch_metrics (run_id, ${epochColumns.join(', ')})
-    VALUES (@runId, @epoch, @step, @loss, @recon, @kl, @negElbo, @valNegElbo, @valRecon, @valKl, @bitsPerDim, @durationMs)`);
+    VALUES (@runId, @epoch, @step, @loss, @recon, @kl, @negElbo, @valNegElbo, @valRecon, @valKl, @bitsPerDim, @durationMs, @extra)`);
   const stats = db.prepare<[string], { total: number; lo: number | null; hi: number | null }>(
     `SELECT count(*) AS total, min(step) AS lo, max(step) AS hi FROM step_metrics WHERE run_id = ?`,
   );
@@ -120,7 +163,7 @@ export function metricsRepo(db: Database.Database): MetricsRepo {
   // integer division (both operands INTEGER; bound JS numbers arrive as REAL, hence the casts)
   // floor((step - lo) * buckets / (hi - lo)) is in [0, buckets) for every step < hi.
   const bucketed = db.prepare<{ runId: string; lo: number; hi: number; buckets: number }, StepRow>(`
-    SELECT avg(step) AS step, avg(epoch) AS epoch, ${['loss', 'recon', 'kl', 'neg_elbo', 'samples_per_sec'].map(mean).join(', ')},
+    SELECT avg(step) AS step, avg(epoch) AS epoch, ${['loss', 'recon', 'kl', 'neg_elbo', 'samples_per_sec', 'beta', 'lr', 'grad_norm'].map(mean).join(', ')},
            avg(time_ms) AS time_ms
     FROM step_metrics
     WHERE run_id = @runId AND step < @hi
@@ -133,6 +176,12 @@ export function metricsRepo(db: Database.Database): MetricsRepo {
     `SELECT ${epochColumns.join(', ')} FROM epoch_metrics WHERE run_id = ? ORDER BY epoch`,
   );
 
+  const deleteSteps = db.prepare<[string, number]>(`DELETE FROM step_metrics WHERE run_id = ? AND step > ?`);
+  const deleteEpochs = db.prepare<[string, number]>(`DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?`);
+  const truncateTx = db.transaction((runId: string, step: number, epoch: number) => ({
+    steps: deleteSteps.run(runId, step).changes,
+    epochs: deleteEpochs.run(runId, epoch).changes,
+  }));
   const appendStepsTx = db.transaction((runId: string, points: readonly StepPoint[]) => {
     for (const p of points) insertStep.run({ runId, ...pickStep(p) });
   });
@@ -167,6 +216,7 @@ export function metricsRepo(db: Database.Database): MetricsRepo {
             valKl: p.valKl,
             bitsPerDim: p.bitsPerDim,
             durationMs: p.durationMs,
+            extra: epochExtraJson(p),
           }),
         { foreignKey: `no run ${runId}` },
       );
@@ -178,6 +228,7 @@ export function metricsRepo(db: Database.Database): MetricsRepo {
       return stepsTx(runId, maxPoints);
     },
     epochs: (runId) => epochs.all(runId).map(toEpochPoint),
+    truncateAfter: (runId, step, epoch) => truncateTx.immediate(runId, step, epoch),
   };
 }
 
@@ -192,6 +243,9 @@ function pickStep(p: StepPoint) {
     negElbo: p.negElbo,
     samplesPerSec: p.samplesPerSec,
     timeMs: p.timeMs,
+    beta: p.beta ?? null,
+    lr: p.lr ?? null,
+    gradNorm: p.gradNorm ?? null,
   };
 }
 
@@ -202,7 +256,9 @@ export function checkpointsRepo(db: Database.Database): CheckpointsRepo {
   const list = db.prepare<[string], { run_id: string; epoch: number; step: number; path: string; bytes: number; created_at: number }>(
     `SELECT run_id, epoch, step, path, bytes, created_at FROM checkpoints WHERE run_id = ? ORDER BY epoch`,
   );
+  const removeAfter = db.prepare<[string, number]>(`DELETE FROM checkpoints WHERE run_id = ? AND epoch > ?`);
   return {
+    removeAfter: (runId, epoch) => removeAfter.run(runId, epoch).changes,
     add(c) {
       translateConstraints(
         () =>

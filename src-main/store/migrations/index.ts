@@ -6,8 +6,9 @@
  */
 import type { Migration } from '../migrate.ts';
 import { migration001 } from './001-initial.ts';
+import { migration002 } from './002-metrics-extra.ts';
 
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
 
 /** The schema version this build writes and understands; a newer database is refused. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;

@@ -658,9 +658,11 @@ describe('metrics', () => {
     assert.equal(actual.length, expected.length);
     actual.forEach((a, i) => {
       const e = expected[i]!;
+      assert.deepEqual(Object.keys(a).sort(), Object.keys(e).sort(), `point ${i}: fields`);
       for (const k of Object.keys(e) as (keyof StepPoint)[]) {
-        if (Number.isNaN(e[k])) assert.ok(Number.isNaN(a[k]), `point ${i} ${k}: expected NaN, got ${a[k]}`);
-        else assert.ok(Math.abs(a[k] - e[k]) <= 1e-9 * Math.max(1, Math.abs(e[k])), `point ${i} ${k}: ${a[k]} vs ${e[k]}`);
+        const [av, ev] = [a[k] as number, e[k] as number];
+        if (Number.isNaN(ev)) assert.ok(Number.isNaN(av), `point ${i} ${k}: expected NaN, got ${av}`);
+        else assert.ok(Math.abs(av - ev) <= 1e-9 * Math.max(1, Math.abs(ev)), `point ${i} ${k}: ${av} vs ${ev}`);
       }
     });
   }
