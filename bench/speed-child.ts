@@ -4,7 +4,8 @@
  * that backend's alone. Started by speed.ts with child_process.fork; answers one Measurement over
  * the IPC channel and exits. Progress goes to stderr.
  *
- * It measures the studio's own training loop (core/train.ts) on the built-in digits, so every step
+ * It measures one model (speed-shared.ts WORKLOADS) with the studio's own training loop
+ * (core/train.ts) on the built-in digits, so every step
  * includes what a real step does: gathering the uint8 batch into float32, drawing the noise, the
  * forward and backward passes, the Adam update and reading the loss back.
  */
@@ -18,7 +19,7 @@ import { loadBuiltin } from '../src-main/core/sample-data.ts';
 import type { Tf } from '../src-main/core/tf.ts';
 import { train } from '../src-main/core/train.ts';
 import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
-import { median, WORKLOAD, type ChildRequest, type Measurement, type Variant } from './speed-shared.ts';
+import { median, WORKLOADS, type ChildRequest, type Measurement, type Variant } from './speed-shared.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -28,7 +29,7 @@ const log = (variant: Variant, msg: string) => process.stderr.write(`[bench] ${v
 
 /**
  * The wasm backend exactly as the package ships it: the same loading steps as the trainer's
- * backend.ts, minus installWasmMatMulKernels. This module never imports trainer/wasm-kernels.ts, so
+ * backend.ts, minus installWasmKernels. This module never imports trainer/wasm-kernels.ts, so
  * the package's own BatchMatMul / _FusedMatMul stay registered.
  */
 async function loadWasmAsShipped(): Promise<Loaded> {
@@ -57,10 +58,11 @@ async function loadViaTrainer(variant: 'cpu' | 'wasm' | 'tensorflow'): Promise<L
 
 async function measure(req: ChildRequest): Promise<Measurement> {
   const { variant, plan } = req;
+  const WORKLOAD = WORKLOADS[req.model];
   const loaded = variant === 'wasm-shipped' ? await loadWasmAsShipped() : await loadViaTrainer(variant);
   if ('skip' in loaded) return { status: 'skipped', reason: loaded.skip };
   const { tf, device } = loaded;
-  log(variant, `backend ready: ${device}`);
+  log(variant, `backend ready for ${req.model}: ${device}`);
 
   // The digits are 28x28 x 1 already (784 inputs): no resizing needed. Only whole batches are
   // used so that every timed step processes exactly batchSize samples.
@@ -69,7 +71,7 @@ async function measure(req: ChildRequest): Promise<Measurement> {
   if (dim !== WORKLOAD.inputDim) throw new Error(`the built-in digits have ${dim} inputs, the workload expects ${WORKLOAD.inputDim}`);
   const whole = Math.floor(digits.count / WORKLOAD.batchSize) * WORKLOAD.batchSize;
   const config: TrainConfig = TrainConfigSchema.parse({
-    model: { kind: 'mlp', hidden: [WORKLOAD.hidden], latentDim: WORKLOAD.latentDim, activation: WORKLOAD.activation },
+    model: WORKLOAD.model,
     likelihood: WORKLOAD.likelihood,
     optimizer: { name: WORKLOAD.optimizer, learningRate: WORKLOAD.learningRate },
     batchSize: WORKLOAD.batchSize,

@@ -1,12 +1,14 @@
 /**
- * `npm run bench`: training-step throughput of the MLP VAE 784-400-20 (ReLU, Bernoulli, Adam,
- * batch 128) on every compute backend that loads here, against a reference measured in the same
+ * `npm run bench`: training-step throughput of two VAEs at batch 128 (ReLU, Bernoulli, Adam) — the
+ * MLP 784-400-20 and a conv VAE (Conv 32 and 64, stride 2, latent 16, mirrored decoder; issue 3,
+ * item 10) — on every compute backend that loads here, against a reference measured in the same
  * invocation (ENGINEERING.md section 8: speed is measured and compared, never asserted in tests).
  *
- *   node --import tsx bench/speed.ts [--quick] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]
+ *   node --import tsx bench/speed.ts [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]
  *
- * Rows: tfjs 'cpu', tfjs 'wasm' as the package ships it, tfjs 'wasm' with the studio's matMul
- * kernels (trainer/wasm-kernels.ts), and tfjs-node when it is installed. Each runs in its own
+ * Rows per model: tfjs 'cpu', tfjs 'wasm' as the package ships it (it cannot train the conv model:
+ * it has no Conv2DBackpropFilter kernel), tfjs 'wasm' with the studio's kernels
+ * (trainer/wasm-kernels.ts), and tfjs-node when it is installed. Each runs in its own
  * process (speed-child.ts). The reference is PyTorch on the CPU with two threads when
  * `import torch` works, else the tfjs 'cpu' row. Progress goes to stderr, the table to stdout, and
  * everything measured to bench/results/speed-<date>.json.
@@ -18,7 +20,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBuiltin } from '../src-main/core/sample-data.ts';
-import { PLANS, quantile, VARIANT_LABEL, VARIANTS, WORKLOAD, type ChildRequest, type MeasurePlan, type Measurement, type Variant } from './speed-shared.ts';
+import {
+  MODELS,
+  PLANS,
+  quantile,
+  VARIANT_LABEL,
+  VARIANTS,
+  WORKLOADS,
+  type ChildRequest,
+  type MeasurePlan,
+  type Measurement,
+  type ModelName,
+  type Variant,
+} from './speed-shared.ts';
 import { probeTorch, runTorchReference, TORCH_THREADS } from './torch-reference.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,14 +40,21 @@ const require = createRequire(import.meta.url);
 
 interface Options {
   quick: boolean;
+  models: ModelName[];
   only: Variant[];
   python: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { quick: false, only: [...VARIANTS], python: 'python3' };
+  const opts: Options = { quick: false, models: [...MODELS], only: [...VARIANTS], python: 'python3' };
   for (const arg of argv) {
     if (arg === '--quick') opts.quick = true;
+    else if (arg.startsWith('--models=')) {
+      const names = arg.slice('--models='.length).split(',').filter(Boolean);
+      if (names.length === 0) fail(`--models needs at least one of: ${MODELS.join(', ')}`);
+      for (const n of names) if (!(MODELS as readonly string[]).includes(n)) fail(`unknown model "${n}" (known: ${MODELS.join(', ')})`);
+      opts.models = names as ModelName[];
+    }
     else if (arg.startsWith('--only=')) {
       const names = arg.slice('--only='.length).split(',').filter(Boolean);
       if (names.length === 0) fail(`--only needs at least one of: ${VARIANTS.join(', ')}`);
@@ -41,7 +62,7 @@ function parseArgs(argv: readonly string[]): Options {
       opts.only = names as Variant[];
     } else if (arg.startsWith('--python=')) opts.python = arg.slice('--python='.length);
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]\n');
       process.exit(0);
     } else fail(`unknown argument "${arg}" (try --help)`);
   }
@@ -73,8 +94,8 @@ function tensorflowMissing(): string | null {
   return `not installed (${reasons.join(', ')} not found in node_modules; their install downloads libtensorflow)`;
 }
 
-function runChild(variant: Variant, plan: MeasurePlan): Promise<Measurement> {
-  const req: ChildRequest = { variant, plan };
+function runChild(variant: Variant, model: ModelName, plan: MeasurePlan): Promise<Measurement> {
+  const req: ChildRequest = { variant, model, plan };
   return new Promise((resolve) => {
     // The child's stdout joins our stderr: stdout carries only the table.
     const child = fork(path.join(here, 'speed-child.ts'), [JSON.stringify(req)], {
@@ -116,6 +137,13 @@ function renderTable(rows: readonly Row[]): string {
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
+interface ModelResult {
+  model: ModelName;
+  rows: Row[];
+  referenceNote: string;
+  reference: Row | undefined;
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const mode = opts.quick ? 'quick' : 'full';
@@ -125,84 +153,44 @@ async function main(): Promise<void> {
   // Other work on the machine steals cycles from a 2-core box: say so next to the numbers.
   const loadBefore = os.loadavg()[0]!;
   progress(
-    `${mode} run: MLP VAE ${WORKLOAD.inputDim}-${WORKLOAD.hidden}-${WORKLOAD.latentDim}, batch ${WORKLOAD.batchSize}, ` +
+    `${mode} run: ${opts.models.map((m) => WORKLOADS[m].title).join('; ')}; batch 128, ` +
       `${plan.warmupSteps} warm-up steps, then ${plan.minSteps}..${plan.maxSteps} timed steps or ${plan.budgetMs / 1000} s per backend; ` +
       `${os.cpus().length} cores (${cpu}), Node ${process.versions.node}`,
   );
   if (loadBefore > 0.5) progress(`warning: the machine is busy (1-minute load average ${loadBefore.toFixed(2)}): numbers will be lower and noisier`);
 
-  const rows: Row[] = [];
-  const add = (id: Row['id'], result: Measurement) => {
-    rows.push({ id, label: VARIANT_LABEL[id], result, ratio: null, isReference: false });
-    if (result.status === 'ok') progress(`${id}: ${Math.round(result.samplesPerSec)} samples/s (${result.medianMs.toFixed(1)} ms/step), peak RSS ${Math.round(result.peakRssMiB)} MiB`);
-    else progress(`${id}: ${result.status}: ${result.reason}`);
-  };
-
-  // The reference first: PyTorch when it imports, on the same digits written to a temporary file.
   const torch = probeTorch(opts.python);
-  let referenceNote: string;
-  if (torch.ok) {
-    referenceNote = `PyTorch ${torch.version} on the CPU, ${TORCH_THREADS} threads (${opts.python}), measured in this run`;
-    progress(`reference: PyTorch ${torch.version}`);
-    const digits = loadBuiltin(WORKLOAD.dataset);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vae-bench-'));
-    try {
-      const dataPath = path.join(dir, 'digits.u8');
-      writeFileSync(dataPath, digits.images);
-      add('pytorch', await runTorchReference(opts.python, dataPath, plan));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } else {
-    referenceNote = `PyTorch is not importable (${torch.reason}); the tfjs 'cpu' row is the reference instead`;
-    progress(`reference: ${referenceNote}`);
-  }
+  progress(torch.ok ? `reference: PyTorch ${torch.version}` : `reference: PyTorch is not importable (${torch.reason}); the tfjs 'cpu' rows are the reference`);
+  const results: ModelResult[] = [];
+  for (const model of opts.models) results.push(await measureModel(model, opts, plan, torch));
 
-  for (const variant of opts.only) {
-    if (variant === 'tensorflow') {
-      const missing = tensorflowMissing();
-      if (missing) {
-        add(variant, { status: 'skipped', reason: missing });
-        continue;
-      }
-    }
-    progress(`${variant}: starting its own process`);
-    add(variant, await runChild(variant, plan));
-  }
-
-  const byId = (id: Row['id']) => rows.find((r) => r.id === id);
-  const reference = torch.ok ? byId('pytorch') : byId('cpu');
-  if (reference && reference.result.status === 'ok') {
-    reference.isReference = true;
-    const refSpeed = reference.result.samplesPerSec;
-    for (const row of rows) if (row.result.status === 'ok') row.ratio = row.result.samplesPerSec / refSpeed;
-  } else {
-    referenceNote += reference ? `; but the reference row ${reference.result.status}, so no ratios` : '; but that row was not run, so no ratios';
-  }
-
-  // stdout: the table and what is needed to read it.
+  // stdout: one table per model and what is needed to read them.
   const out: string[] = [];
-  out.push(`VAE training-step throughput: MLP ${WORKLOAD.inputDim}-${WORKLOAD.hidden}-${WORKLOAD.latentDim} (ReLU, Bernoulli, Adam), batch ${WORKLOAD.batchSize}, built-in digits; ${mode} run`);
   const loadAfter = os.loadavg()[0]!;
+  out.push(`VAE training-step throughput, batch 128, built-in digits (28x28), Bernoulli, Adam; ${mode} run`);
   out.push(
     `machine: ${os.cpus().length} cores, ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; ` +
       `1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (this benchmark itself keeps about 1 core busy)`,
   );
-  out.push(`reference: ${referenceNote}`);
-  out.push('');
-  out.push(renderTable(rows));
-  out.push('');
-  for (const row of rows) {
-    const r = row.result;
-    if (r.status === 'ok') {
-      const spread = `p10-p90 ${quantile(r.stepMs, 0.1).toFixed(1)}-${quantile(r.stepMs, 0.9).toFixed(1)} ms`;
-      const leak = r.leakedTensors ? `, ${r.leakedTensors} tensors left after training` : '';
-      out.push(
-        `- ${row.label}: ${r.device}; median of ${r.stepMs.length} steps (${spread}), ${r.coresUsed.toFixed(2)} cores used; ` +
-          `-ELBO after ${r.warmupSteps} steps ${r.negElboAfterWarmup.toFixed(1)} nats${leak}`,
-      );
-    } else {
-      out.push(`- ${row.label}: ${r.status}: ${r.reason}`);
+  for (const r of results) {
+    out.push('');
+    out.push(`## ${WORKLOADS[r.model].title}`);
+    out.push(`reference: ${r.referenceNote}`);
+    out.push('');
+    out.push(renderTable(r.rows));
+    out.push('');
+    for (const row of r.rows) {
+      const m = row.result;
+      if (m.status === 'ok') {
+        const spread = `p10-p90 ${quantile(m.stepMs, 0.1).toFixed(1)}-${quantile(m.stepMs, 0.9).toFixed(1)} ms`;
+        const leak = m.leakedTensors ? `, ${m.leakedTensors} tensors left after training` : '';
+        out.push(
+          `- ${row.label}: ${m.device}; median of ${m.stepMs.length} steps (${spread}), ${m.coresUsed.toFixed(2)} cores used; ` +
+            `-ELBO after ${m.warmupSteps} steps ${m.negElboAfterWarmup.toFixed(1)} nats${leak}`,
+        );
+      } else {
+        out.push(`- ${row.label}: ${m.status}: ${m.reason}`);
+      }
     }
   }
   process.stdout.write(out.join('\n') + '\n');
@@ -217,7 +205,6 @@ async function main(): Promise<void> {
     date: date.toISOString(),
     mode,
     plan,
-    workload: WORKLOAD,
     machine: {
       cores: os.cpus().length,
       cpu,
@@ -226,12 +213,76 @@ async function main(): Promise<void> {
       node: process.versions.node,
       loadAverage1m: { before: loadBefore, after: loadAfter },
     },
-    reference: { id: reference?.isReference ? reference.id : null, note: referenceNote },
-    rows: rows.map((r) => ({ id: r.id, label: r.label, ratio: r.ratio, isReference: r.isReference, ...r.result })),
+    models: results.map((r) => ({
+      model: r.model,
+      workload: WORKLOADS[r.model],
+      reference: { id: r.reference?.isReference ? r.reference.id : null, note: r.referenceNote },
+      rows: r.rows.map((row) => ({ id: row.id, label: row.label, ratio: row.ratio, isReference: row.isReference, ...row.result })),
+    })),
     totalSeconds,
   };
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
   progress(`done in ${totalSeconds.toFixed(1)} s; results in ${path.relative(process.cwd(), file)}`);
+}
+
+/** One model: the PyTorch reference (when it imports), then every tfjs variant, then the ratios. */
+async function measureModel(
+  model: ModelName,
+  opts: Options,
+  plan: MeasurePlan,
+  torch: ReturnType<typeof probeTorch>,
+): Promise<ModelResult> {
+  const workload = WORKLOADS[model];
+  const rows: Row[] = [];
+  const add = (id: Row['id'], result: Measurement) => {
+    rows.push({ id, label: VARIANT_LABEL[id], result, ratio: null, isReference: false });
+    if (result.status === 'ok') progress(`${model} ${id}: ${Math.round(result.samplesPerSec)} samples/s (${result.medianMs.toFixed(1)} ms/step), peak RSS ${Math.round(result.peakRssMiB)} MiB`);
+    else progress(`${model} ${id}: ${result.status}: ${result.reason}`);
+  };
+
+  // The reference first: PyTorch when it imports, on the same digits written to a temporary file.
+  let referenceNote: string;
+  if (torch.ok) {
+    referenceNote = `PyTorch ${torch.version} on the CPU, ${TORCH_THREADS} threads (${opts.python}), same model, measured in this run`;
+    const digits = loadBuiltin(workload.dataset);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vae-bench-'));
+    try {
+      const dataPath = path.join(dir, 'digits.u8');
+      writeFileSync(dataPath, digits.images);
+      progress(`${model} pytorch: starting`);
+      add('pytorch', await runTorchReference(opts.python, dataPath, plan, model));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else {
+    referenceNote = `PyTorch is not importable (${torch.reason}); the tfjs 'cpu' row is the reference instead`;
+  }
+
+  for (const variant of opts.only) {
+    if (variant === 'tensorflow') {
+      const missing = tensorflowMissing();
+      if (missing) {
+        add(variant, { status: 'skipped', reason: missing });
+        continue;
+      }
+    }
+    progress(`${model} ${variant}: starting its own process`);
+    // Pure-JS convolutions take minutes per step (measured ~100 s): one warm-up and one timed step
+    // say all there is to say, and keep `npm run bench` within minutes.
+    const slow = model === 'conv' && variant === 'cpu';
+    add(variant, await runChild(variant, model, slow ? { ...plan, warmupSteps: 1, minSteps: 1, maxSteps: 1 } : plan));
+  }
+
+  const byId = (id: Row['id']) => rows.find((r) => r.id === id);
+  const reference = torch.ok ? byId('pytorch') : byId('cpu');
+  if (reference && reference.result.status === 'ok') {
+    reference.isReference = true;
+    const refSpeed = reference.result.samplesPerSec;
+    for (const row of rows) if (row.result.status === 'ok') row.ratio = row.result.samplesPerSec / refSpeed;
+  } else {
+    referenceNote += reference ? `; but the reference row ${reference.result.status}, so no ratios` : '; but that row was not run, so no ratios';
+  }
+  return { model, rows, referenceNote, reference };
 }
 
 void main();

@@ -7,7 +7,7 @@
  * back to another reference and says why.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { median, WORKLOAD, type MeasurePlan, type Measurement } from './speed-shared.ts';
+import { median, WORKLOADS, type MeasurePlan, type Measurement, type ModelName } from './speed-shared.ts';
 
 /**
  * torch's intra-op pool uses both cores. A torch built on OpenBLAS (Debian's python3-torch) would
@@ -32,8 +32,10 @@ export function probeTorch(python: string): { ok: true; version: string } | { ok
  * draw eps ~ N(0, I), z = mu + exp(logvar / 2) * eps, Bernoulli NLL from logits (softplus form,
  * binary_cross_entropy_with_logits) plus the closed-form KL, both summed per sample and averaged
  * over the batch, one Adam step, then read both terms back as Python floats (the tfjs loop reads
- * its statistics back too). Layers are nn.Linear with PyTorch's default initialisation: the speed
- * does not depend on the initial values.
+ * its statistics back too). Layers are nn.Linear / nn.Conv2d / nn.ConvTranspose2d with PyTorch's
+ * default initialisation: the speed does not depend on the initial values. The conv model has the
+ * studio's shapes: 'same' padding with stride 2 is padding (k - 1) // 2 here (28 -> 14 -> 7), and
+ * each transposed conv doubles the size exactly (output_padding = 1 for odd k, 0 for even k).
  */
 const SCRIPT = String.raw`
 import json, resource, sys, time
@@ -43,7 +45,7 @@ import torch.nn.functional as F
 
 torch.set_num_threads(cfg["threads"])
 torch.manual_seed(cfg["seed"])
-D, H, Z, B = cfg["inputDim"], cfg["hidden"], cfg["latentDim"], cfg["batchSize"]
+D, Z, B = cfg["inputDim"], cfg["latentDim"], cfg["batchSize"]
 plan = cfg["plan"]
 with open(cfg["dataPath"], "rb") as f:
     raw = bytearray(f.read())
@@ -52,9 +54,16 @@ images = torch.frombuffer(raw, dtype=torch.uint8).view(count, D)
 whole = count // B * B
 
 
-class Vae(torch.nn.Module):
+def terms(logits, x, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    kl = 0.5 * (logvar.exp() - 1 - logvar + mu.pow(2)).sum(1)
+    return recon.mean(), kl.mean()
+
+
+class Mlp(torch.nn.Module):
     def __init__(self):
         super().__init__()
+        H = cfg["model"]["hidden"][0]
         self.enc = torch.nn.Linear(D, H)
         self.mu = torch.nn.Linear(H, Z)
         self.logvar = torch.nn.Linear(H, Z)
@@ -65,13 +74,43 @@ class Vae(torch.nn.Module):
         h = F.relu(self.enc(x))
         mu, logvar = self.mu(h), self.logvar(h)
         z = mu + torch.exp(0.5 * logvar) * eps
-        logits = self.out(F.relu(self.dec(z)))
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
-        kl = 0.5 * (logvar.exp() - 1 - logvar + mu.pow(2)).sum(1)
-        return recon.mean(), kl.mean()
+        return terms(self.out(F.relu(self.dec(z))), x, mu, logvar)
 
 
-model = Vae()
+class Conv(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        m = cfg["model"]
+        k, ch = m["kernelSize"], m["channels"]
+        self.side = int(round(D ** 0.5))
+        self.small = self.side >> len(ch)
+        chans = [1] + ch
+        self.enc = torch.nn.ModuleList(torch.nn.Conv2d(chans[i], chans[i + 1], k, 2, (k - 1) // 2) for i in range(len(ch)))
+        flat = ch[-1] * self.small * self.small
+        self.mu = torch.nn.Linear(flat, Z)
+        self.logvar = torch.nn.Linear(flat, Z)
+        self.dec = torch.nn.Linear(Z, flat)
+        self.deconv = torch.nn.ModuleList(
+            torch.nn.ConvTranspose2d(chans[i + 1], chans[i], k, 2, (k - 1) // 2, output_padding=k % 2)
+            for i in reversed(range(len(ch)))
+        )
+
+    def forward(self, x, eps):
+        h = x.view(-1, 1, self.side, self.side)
+        for c in self.enc:
+            h = F.relu(c(h))
+        h = h.flatten(1)
+        mu, logvar = self.mu(h), self.logvar(h)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        g = F.relu(self.dec(z)).view(-1, cfg["model"]["channels"][-1], self.small, self.small)
+        for i, d in enumerate(self.deconv):
+            g = d(g)
+            if i < len(self.deconv) - 1:
+                g = F.relu(g)
+        return terms(g.flatten(1), x, mu, logvar)
+
+
+model = Conv() if cfg["model"]["kind"] == "conv" else Mlp()
 opt = torch.optim.Adam(model.parameters(), lr=cfg["learningRate"])
 gen = torch.Generator().manual_seed(cfg["seed"])
 step_ms, neg_elbo_after_warmup = [], None
@@ -135,8 +174,9 @@ interface ScriptOutput {
   coresUsed: number;
 }
 
-/** Runs the reference on the digits stored at `dataPath` (count x 784 bytes, uint8). */
-export function runTorchReference(python: string, dataPath: string, plan: MeasurePlan): Promise<Measurement> {
+/** Runs the reference for one model on the digits stored at `dataPath` (count x 784 bytes, uint8). */
+export function runTorchReference(python: string, dataPath: string, plan: MeasurePlan, model: ModelName): Promise<Measurement> {
+  const WORKLOAD = WORKLOADS[model];
   const cfg = { ...WORKLOAD, threads: TORCH_THREADS, dataPath, plan };
   return new Promise((resolve) => {
     const child = spawn(python, ['-c', SCRIPT, JSON.stringify(cfg)], {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { TrainConfig } from '../contract/config.ts';
 import type { BackendInfo } from '../contract/types.ts';
 import type { Tf } from '../core/tf.ts';
-import { installWasmMatMulKernels } from './wasm-kernels.ts';
+import { installWasmKernels } from './wasm-kernels.ts';
 import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
 
 /** What a run may ask for: 'auto' picks the best backend that loads. */
@@ -117,7 +117,8 @@ async function loadWasm(tf: Tf, skipped: BackendInfo['skipped']): Promise<Select
     // The .wasm binaries ship in the package's dist folder; point the loader at them on disk.
     const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
     wasm.setWasmPaths(dist);
-    installWasmMatMulKernels(tf);
+    // Faster matMuls and the convolution gradients the package lacks (wasm-kernels.ts).
+    installWasmKernels(tf);
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
     await tf.ready();
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
