@@ -3,12 +3,11 @@
  * three share one history). Human-readable tables by default, `--json` for scripts: JSON lines while
  * training, one object at the end. Failures exit non-zero with the reason on stderr.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { DatasetInfo, EpochPoint, Result, RunSummary, StepPoint } from '../contract/index.ts';
+import type { DatasetInfo, EpochPoint, EvalProgress, EvalResult, Result, RunSummary, StepPoint, TrainConfig } from '../contract/index.ts';
 import { applyOverrides, TrainConfigSchema } from '../contract/index.ts';
-import { readDatasetMeta } from '../services/datasets.ts';
-import type { DatasetMeta } from '../services/datasets.ts';
 import { appRoot, defaultDataDir, readAppVersion, resolveDataDir } from '../services/paths.ts';
 import type { Studio } from '../services/studio-api.ts';
 import { ProgressBar } from './progress.ts';
@@ -19,15 +18,26 @@ Usage: vae-studio [--data-dir DIR] <command> [options]
 
 Commands:
   datasets ls                      list datasets
-  datasets import <path...> [--name NAME]
-                                   import a folder of MNIST-format files (IDX, gzipped or not),
-                                   IDX images (+ labels) files, or one .npy file
-  datasets show <id>               one dataset: size, labels, official split, files
-  train --dataset <id|name>        train a VAE (built-in: "digits")
-        [--epochs N] [--name NAME] [--set key=value]...
-                                   e.g. --set model.latentDim=2 --set optimizer.learningRate=3e-4
+  datasets import <path...> [--name NAME] [--size PX] [--channels auto|grayscale|rgb]
+                  [--resize pad|crop|fit] [--background #rrggbb]
+                                   import image folders (subfolders = labels), zips, image files
+                                   (PNG, JPEG, WebP, GIF, BMP, TIFF), MNIST-format IDX (gzipped or
+                                   not), .npy or .csv; prints the health report; Ctrl+C cancels
+  datasets show <id>               one dataset: size, labels, official split, health report
+  datasets rm <id> [--delete-runs] delete an imported dataset (and the runs that used it)
+  train --dataset <id|name>        train a VAE (built-in: "digits", "shapes")
+        [--config FILE.json] [--epochs N] [--name NAME] [--set key=value]...
+                                   e.g. --set model.latentDim=2 --set optimizer.learningRate=3e-4;
+                                   FILE holds a config, or {"config": {...}, "datasetId": ..., "name": ...};
+                                   --epochs and --set apply on top of it
   runs ls                          list runs, newest first
   runs show <id>                   one run: config, status, per-epoch metrics
+  runs resume <id>                 continue a stopped, interrupted or failed run from its latest
+                                   checkpoint (exactly: same metrics as an uninterrupted run)
+  eval <run> [--split validation|test] [--iwae-k N] [--iwae-samples N] [--checkpoint EPOCH]
+       [--max-samples N] [--seed N]
+                                   evaluate a checkpoint (default: the latest) on a split: -ELBO,
+                                   bits/dim, IWAE NLL (k up to 5000), reconstruction MSE, PSNR, SSIM
   serve [--port N] [--host H] [--allow-remote]
                                    serve the studio in a browser (web mode)
   doctor                           which compute backends load here, and why not
@@ -67,7 +77,19 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
         dataset: { type: 'string' },
         epochs: { type: 'string' },
         name: { type: 'string' },
+        size: { type: 'string' },
+        channels: { type: 'string' },
+        resize: { type: 'string' },
+        background: { type: 'string' },
+        'delete-runs': { type: 'boolean', default: false },
         set: { type: 'string', multiple: true, default: [] },
+        config: { type: 'string' },
+        split: { type: 'string' },
+        'iwae-k': { type: 'string' },
+        'iwae-samples': { type: 'string' },
+        'max-samples': { type: 'string' },
+        checkpoint: { type: 'string' },
+        seed: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         'allow-remote': { type: 'boolean', default: false },
@@ -109,35 +131,12 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
   try {
     switch (pos[0]) {
       case 'datasets': {
-        if (pos[1] === 'import') {
-          if (pos.length < 3) throw new CliError('datasets import needs at least one path', 2);
-          const t0 = performance.now();
-          const d = await call<DatasetInfo>(await open(), 'datasets.import', {
-            paths: pos.slice(2).map((p) => path.resolve(p)),
-            ...(v.name ? { name: v.name } : {}),
-          });
-          const seconds = (performance.now() - t0) / 1000;
-          const meta = readDatasetMeta(dataDir, d.id);
-          if (json) printJson({ ...d, splits: meta?.splits ?? null, bytes: meta?.bytes ?? null, files: meta?.files ?? [], seconds });
-          else print(showDataset(d, meta) + `\ntime:     ${seconds.toFixed(2)} s`);
-          return 0;
-        }
-        if (pos[1] === 'show' && pos[2]) {
-          const s = await open();
-          const list = await call<DatasetInfo[]>(s, 'datasets.list', {});
-          const want = pos[2];
-          const d = list.find((x) => x.id === want) ?? list.find((x) => x.name === want);
-          if (!d) throw new CliError(`no dataset "${want}"; known: ${list.map((x) => x.id).join(', ')}`);
-          const meta = readDatasetMeta(dataDir, d.id);
-          if (json) printJson({ ...d, splits: meta?.splits ?? null, bytes: meta?.bytes ?? null, files: meta?.files ?? [] });
-          else print(showDataset(d, meta));
-          return 0;
-        }
-        if (pos[1] !== 'ls') throw new CliError(`unknown command "${cmd}"; try: datasets ls | datasets import <path...> | datasets show <id>`, 2);
-        const list = await call<DatasetInfo[]>(await open(), 'datasets.list', {});
-        if (json) printJson(list);
-        else print(table(['id', 'name', 'samples', 'size', 'labels'], list.map((d) => [d.id, d.name, String(d.count), `${d.width}x${d.height}x${d.channels}`, d.labels ? String(d.labels.length) : '-'])));
-        return 0;
+        const { datasetsCommand } = await import('./datasets.ts');
+        return await datasetsCommand(
+          pos.slice(1),
+          { name: v.name, size: v.size, channels: v.channels, resize: v.resize, background: v.background, deleteRuns: v['delete-runs'] },
+          { json, io, dataDir, open, call },
+        );
       }
       case 'runs': {
         const s = await open();
@@ -154,7 +153,17 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
           else print(showRun(r, m.epochs, m.totalSteps));
           return 0;
         }
-        throw new CliError(`unknown command "${cmd}"; try: runs ls | runs show <id>`, 2);
+        if (pos[1] === 'resume' && pos[2]) {
+          const id = pos[2];
+          const r = await call<RunSummary>(s, 'runs.get', { id });
+          const d = await call<DatasetInfo>(s, 'datasets.get', { id: r.datasetId });
+          return await followRun(s, () => call<RunSummary>(s, 'runs.resume', { id }), r.config, d, json, io, call, 'resume');
+        }
+        throw new CliError(`unknown command "${cmd}"; try: runs ls | runs show <id> | runs resume <id>`, 2);
+      }
+      case 'eval': {
+        if (!pos[1]) throw new CliError('eval needs a run id (see: vae-studio runs ls)', 2);
+        return await evaluate(await open(), pos[1], v, json, io, call);
       }
       case 'doctor': {
         const { doctor } = await import('./doctor.ts');
@@ -200,41 +209,99 @@ function int(s: string, what: string): number {
   return n;
 }
 
+type Call = <T>(s: Studio, c: string, i: unknown) => Promise<T>;
+
+/** Reads `train --config FILE`: a bare config, or {config, datasetId | dataset, name}. */
+function readConfigFile(file: string): { config: Record<string, unknown>; dataset?: string; name?: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--config ${file}: ${(e as Error).message}`, 2);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CliError(`--config ${file}: expected a JSON object`, 2);
+  const o = raw as Record<string, unknown>;
+  const wrapped = 'config' in o || 'datasetId' in o || 'dataset' in o;
+  if (!wrapped) return { config: o };
+  const unknown = Object.keys(o).filter((k) => !['config', 'datasetId', 'dataset', 'name'].includes(k));
+  if (unknown.length > 0) throw new CliError(`--config ${file}: unknown key(s) ${unknown.join(', ')} beside "config" (expected config, datasetId, name)`, 2);
+  const config = o.config ?? {};
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new CliError(`--config ${file}: "config" must be an object`, 2);
+  const dataset = o.datasetId ?? o.dataset;
+  if (dataset !== undefined && typeof dataset !== 'string') throw new CliError(`--config ${file}: "datasetId" must be a string`, 2);
+  if (o.name !== undefined && typeof o.name !== 'string') throw new CliError(`--config ${file}: "name" must be a string`, 2);
+  return {
+    config: config as Record<string, unknown>,
+    ...(dataset !== undefined ? { dataset } : {}),
+    ...(typeof o.name === 'string' ? { name: o.name } : {}),
+  };
+}
+
 async function train(
   studio: Studio,
-  v: { dataset?: string | undefined; epochs?: string | undefined; name?: string | undefined; set: string[] },
+  v: { dataset?: string | undefined; epochs?: string | undefined; name?: string | undefined; set: string[]; config?: string | undefined },
   json: boolean,
   io: Io,
-  call: <T>(s: Studio, c: string, i: unknown) => Promise<T>,
+  call: Call,
 ): Promise<number> {
-  if (!v.dataset) throw new CliError('train needs --dataset <id|name> (see: vae-studio datasets ls)', 2);
+  const file = v.config ? readConfigFile(v.config) : null;
+  const wanted = v.dataset ?? file?.dataset;
+  if (!wanted) throw new CliError('train needs --dataset <id|name> (see: vae-studio datasets ls)', 2);
   const datasets = await call<DatasetInfo[]>(studio, 'datasets.list', {});
-  const want = v.dataset.toLowerCase();
+  const want = wanted.toLowerCase();
   const d = datasets.find(
-    (x) => x.id === v.dataset || x.name.toLowerCase() === want || x.source === `builtin:${want}` || x.id === `builtin-${want}`,
+    (x) => x.id === wanted || x.name.toLowerCase() === want || x.source === `builtin:${want}` || x.id === `builtin-${want}`,
   );
-  if (!d) throw new CliError(`no dataset "${v.dataset}"; known: ${datasets.map((x) => x.id).join(', ')}`);
+  if (!d) throw new CliError(`no dataset "${wanted}"; known: ${datasets.map((x) => x.id).join(', ')}`);
   let raw: Record<string, unknown>;
   try {
-    raw = applyOverrides(v.epochs ? { epochs: int(v.epochs, '--epochs') } : {}, v.set);
+    raw = applyOverrides({ ...(file?.config ?? {}), ...(v.epochs ? { epochs: int(v.epochs, '--epochs') } : {}) }, v.set);
   } catch (e) {
     throw new CliError(`--set: ${(e as Error).message}`, 2);
   }
   const config = TrainConfigSchema.safeParse(raw);
   if (!config.success) {
     const i = config.error.issues[0]!;
-    throw new CliError(`invalid config: ${i.path.join('.') || '(root)'}: ${i.message}`, 2);
+    throw new CliError(`invalid config${v.config ? ` (from ${v.config} and the options)` : ''}: ${i.path.join('.') || '(root)'}: ${i.message}`, 2);
   }
-  const n = config.data.maxSamples > 0 ? Math.min(config.data.maxSamples, d.count) : d.count;
-  const stepsPerEpoch = Math.ceil((n - Math.round(n * config.data.validationFraction)) / config.data.batchSize);
-  const totalSteps = stepsPerEpoch * config.data.epochs;
+  const name = v.name ?? file?.name;
+  return followRun(
+    studio,
+    () => call<RunSummary>(studio, 'training.start', { datasetId: d.id, config: raw, ...(name ? { name } : {}) }),
+    config.data,
+    d,
+    json,
+    io,
+    call,
+    'train',
+  );
+}
+
+/**
+ * Starts (or resumes) a run with `begin` and follows it to its end: a progress bar and one line per
+ * epoch on stderr, or JSON lines on stdout; Ctrl+C stops after the current step.
+ */
+async function followRun(
+  studio: Studio,
+  begin: () => Promise<RunSummary>,
+  config: TrainConfig,
+  d: DatasetInfo,
+  json: boolean,
+  io: Io,
+  call: Call,
+  mode: 'train' | 'resume',
+): Promise<number> {
+  const n = config.maxSamples > 0 ? Math.min(config.maxSamples, d.count) : d.count;
+  const stepsPerEpoch = Math.ceil((n - Math.round(n * config.validationFraction)) / config.batchSize);
+  const totalSteps = stepsPerEpoch * config.epochs;
 
   const bar = new ProgressBar(io.err);
   let runId = '';
   let lastStep: StepPoint | null = null;
   let settle!: (status: string) => void;
   const finished = new Promise<string>((r) => (settle = r));
-  const early: { status: string }[] = [];
+  // Status events that arrive before `begin` returns the run id (a resumed run's id is known, a new one's not).
+  const early: { runId: string; status: string }[] = [];
   studio.subscribe((event, payload) => {
     const p = payload as { runId?: string };
     if (runId && p.runId !== runId) return;
@@ -243,22 +310,22 @@ async function train(
       lastStep = points[points.length - 1] ?? lastStep;
       if (json) for (const pt of points) io.out.write(`${JSON.stringify({ type: 'step', ...pt })}\n`);
       else if (lastStep) {
-        bar.update(lastStep.step / totalSteps, `epoch ${lastStep.epoch}/${config.data.epochs}  step ${lastStep.step}/${totalSteps}  -ELBO ${lastStep.negElbo.toFixed(2)}  ${Math.round(lastStep.samplesPerSec)} samples/s`);
+        bar.update(lastStep.step / totalSteps, `epoch ${lastStep.epoch}/${config.epochs}  step ${lastStep.step}/${totalSteps}  -ELBO ${lastStep.negElbo.toFixed(2)}  ${Math.round(lastStep.samplesPerSec)} samples/s`);
       }
     } else if (event === 'training.epoch') {
       const pt = (payload as { point: EpochPoint }).point;
       if (json) io.out.write(`${JSON.stringify({ type: 'epoch', ...pt })}\n`);
       else {
         bar.done();
-        io.err.write(`epoch ${pt.epoch}/${config.data.epochs}: -ELBO ${pt.negElbo.toFixed(2)} (recon ${pt.recon.toFixed(2)}, KL ${pt.kl.toFixed(2)})` + (pt.valNegElbo !== null ? `, validation -ELBO ${pt.valNegElbo.toFixed(2)}` : '') + `  ${(pt.durationMs / 1000).toFixed(1)} s\n`);
+        io.err.write(`epoch ${pt.epoch}/${config.epochs}: -ELBO ${pt.negElbo.toFixed(2)} (recon ${pt.recon.toFixed(2)}, KL ${pt.kl.toFixed(2)})` + (pt.valNegElbo !== null ? `, validation -ELBO ${pt.valNegElbo.toFixed(2)}` : '') + `  ${(pt.durationMs / 1000).toFixed(1)} s\n`);
       }
     } else if (event === 'training.status') {
-      const s = payload as { status: string; backend?: { backend: string; device: string; skipped: { backend: string; reason: string }[] } };
+      const s = payload as { runId: string; status: string; backend?: { backend: string; device: string; skipped: { backend: string; reason: string }[] } };
       if (s.backend && !json) io.err.write(`backend: ${s.backend.backend} on ${s.backend.device}\n`);
       if (s.backend && json) io.out.write(`${JSON.stringify({ type: 'backend', ...s.backend })}\n`);
       if (!['queued', 'running'].includes(s.status)) {
         if (runId) settle(s.status);
-        else early.push({ status: s.status });
+        else early.push({ runId: s.runId, status: s.status });
       }
     }
   });
@@ -273,10 +340,17 @@ async function train(
   };
   process.on('SIGINT', onSigint);
   try {
-    const run = await call<RunSummary>(studio, 'training.start', { datasetId: d.id, config: raw, ...(v.name ? { name: v.name } : {}) });
+    const run = await begin();
     runId = run.id;
-    if (!json) io.err.write(`run ${run.id}: ${run.name} — ${config.data.epochs} epochs of ${stepsPerEpoch} steps on ${d.name}\n`);
-    if (early[0]) settle(early[0].status);
+    if (!json) {
+      io.err.write(
+        mode === 'resume'
+          ? `run ${run.id}: ${run.name} — resuming after epoch ${run.epochsDone} of ${config.epochs} on ${d.name}\n`
+          : `run ${run.id}: ${run.name} — ${config.epochs} epochs of ${stepsPerEpoch} steps on ${d.name}\n`,
+      );
+    }
+    const first = early.find((e) => e.runId === runId);
+    if (first) settle(first.status);
     const status = await finished;
     bar.done();
     const final = await call<RunSummary>(studio, 'runs.get', { id: runId });
@@ -293,31 +367,65 @@ async function train(
   }
 }
 
+async function evaluate(
+  studio: Studio,
+  id: string,
+  v: {
+    split?: string | undefined;
+    'iwae-k'?: string | undefined;
+    'iwae-samples'?: string | undefined;
+    checkpoint?: string | undefined;
+    'max-samples'?: string | undefined;
+    seed?: string | undefined;
+  },
+  json: boolean,
+  io: Io,
+  call: Call,
+): Promise<number> {
+  if (v.split !== undefined && v.split !== 'validation' && v.split !== 'test') throw new CliError(`--split must be "validation" or "test", got "${v.split}"`, 2);
+  const input = {
+    id,
+    ...(v.split ? { split: v.split } : {}),
+    ...(v['iwae-k'] !== undefined ? { iwaeK: int(v['iwae-k'], '--iwae-k') } : {}),
+    ...(v['iwae-samples'] !== undefined ? { iwaeSamples: int(v['iwae-samples'], '--iwae-samples') } : {}),
+    ...(v['max-samples'] !== undefined ? { maxSamples: int(v['max-samples'], '--max-samples') } : {}),
+    ...(v.checkpoint !== undefined ? { checkpointEpoch: int(v.checkpoint, '--checkpoint') } : {}),
+    ...(v.seed !== undefined ? { seed: int(v.seed, '--seed') } : {}),
+  };
+  const bar = new ProgressBar(io.err);
+  const off = studio.subscribe((event, payload) => {
+    if (event !== 'runs.evalProgress' || json) return;
+    const p = payload as EvalProgress;
+    if (p.runId !== id) return;
+    const what = p.phase === 'loading' ? 'loading' : p.phase === 'elbo' ? '-ELBO and reconstructions' : `IWAE bound (k = ${input.iwaeK ?? 100})`;
+    bar.update(p.total > 0 ? p.done / p.total : 0, `${what} ${p.done}/${p.total}`);
+  });
+  try {
+    const r = await call<EvalResult>(studio, 'runs.eval', input);
+    bar.done();
+    io.out.write(json ? `${JSON.stringify(r)}\n` : `${formatEval(r)}\n`);
+    return 0;
+  } finally {
+    off();
+    bar.done();
+  }
+}
+
+export function formatEval(r: EvalResult): string {
+  return [
+    `${r.runId}  checkpoint of epoch ${r.checkpointEpoch} (step ${r.checkpointStep})  split ${r.split}: ${r.count} images  backend ${r.backend}  ${(r.durationMs / 1000).toFixed(1)} s`,
+    `-ELBO (beta = 1)  ${r.negElbo.toFixed(3)} nats  (${r.bitsPerDim.toFixed(4)} bits/dim)   recon ${r.recon.toFixed(3)}  KL ${r.kl.toFixed(3)}`,
+    r.iwae
+      ? `IWAE NLL (k = ${r.iwae.k}, ${r.iwae.count} images)  ${r.iwae.nll.toFixed(3)} ± ${r.iwae.stdErr.toFixed(3)} nats  (${r.iwae.bitsPerDim.toFixed(4)} bits/dim)`
+      : 'IWAE NLL: skipped (k = 0)',
+    `reconstruction  MSE ${r.mse.toExponential(3)}   PSNR ${r.psnr.toFixed(2)} dB   SSIM ${r.ssim.toFixed(4)}`,
+  ].join('\n');
+}
+
 function table(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
   return [line(head), ...rows.map(line)].join('\n') + (rows.length === 0 ? '\n(none)' : '');
-}
-
-function fmtBytes(n: number): string {
-  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
-}
-
-function showDataset(d: DatasetInfo, meta: DatasetMeta | null): string {
-  const labels = d.labels
-    ? `${d.labels.length} classes (${d.labels.length <= 12 ? d.labels.join(' ') : `${d.labels.slice(0, 10).join(' ')} ...`})`
-    : 'none';
-  const split = meta?.splits
-    ? `${meta.splits.train} train + ${meta.splits.test} test (samples ${meta.splits.train}..${meta.splits.train + meta.splits.test - 1} are the official test set)`
-    : 'none';
-  return [
-    `${d.id}  ${d.name}`,
-    `kind:     ${d.kind}   source: ${d.source}`,
-    `samples:  ${d.count} of ${d.width}x${d.height}x${d.channels}` + (meta ? `   on disk: ${fmtBytes(meta.bytes)}` : ''),
-    `labels:   ${labels}`,
-    `split:    ${split}`,
-    ...(meta ? [`sha256:   ${meta.sha256}`, `files:    ${meta.files.join('\n          ')}`] : []),
-  ].join('\n');
 }
 
 function fmtTime(t: number | null): string {

@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 import { TrainConfigSchema } from './config.ts';
+import { PreprocessSchema } from './datasets.ts';
+import type { DatasetReport, ImportPreview, ImportProgress, SamplePage } from './datasets.ts';
+import type { DoctorReport } from './system.ts';
 import type { COMMAND_NAMES as COMMAND_NAME_LIST, EVENT_NAMES as EVENT_NAME_LIST } from './names.ts';
 import type {
   AppInfo,
@@ -12,6 +15,8 @@ import type {
   DatasetInfo,
   DatasetPreview,
   EpochPoint,
+  EvalProgress,
+  EvalResult,
   RunMetrics,
   RunStatus,
   RunSummary,
@@ -44,17 +49,52 @@ export const commands = {
   ).returns<DatasetPreview>(),
 
   /**
-   * Imports files as a new dataset: a folder in the MNIST layout (train/t10k IDX files, gzipped or
-   * not), IDX images (+ labels) files, or one .npy. Paths are absolute (main checks them).
+   * Imports files as a new dataset: folders (recursive; subfolder names become labels), zips, image
+   * files, MNIST-format IDX files (gzipped or not), NPY arrays, CSV. Paths are absolute and checked by
+   * main. `jobId` (chosen by the client) names the import in progress events and in cancelImport.
    */
   'datasets.import': command(
     z
       .object({
         paths: z.array(z.string().min(1).max(4096)).min(1).max(1000),
         name: z.string().max(200).optional(),
+        preprocess: PreprocessSchema.prefault({}),
+        jobId: z.string().min(1).max(100).optional(),
       })
       .strict(),
-  ).returns<DatasetInfo>(),
+  ).returns<{ dataset: DatasetInfo; report: DatasetReport }>(),
+  /** A quick look before importing: the first samples after preprocessing, and what a short scan found. */
+  'datasets.previewImport': command(
+    z
+      .object({
+        paths: z.array(z.string().min(1).max(4096)).min(1).max(1000),
+        preprocess: PreprocessSchema.prefault({}),
+        count: z.number().int().min(1).max(64).default(16),
+      })
+      .strict(),
+  ).returns<ImportPreview>(),
+  /** Cancels an import in progress; it ends with CANCELLED and leaves nothing behind. */
+  'datasets.cancelImport': command(z.object({ jobId: z.string().min(1).max(100) }).strict()).returns<{ jobId: string; cancelled: boolean }>(),
+  'datasets.report': command(z.object({ id: Id }).strict()).returns<DatasetReport>(),
+  /** One page of samples (optionally of one label) for the dataset browser. */
+  'datasets.samples': command(
+    z
+      .object({
+        id: Id,
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(1000).default(200),
+        label: z.number().int().min(0).max(65535).optional(),
+      })
+      .strict(),
+  ).returns<SamplePage>(),
+  /** Deletes an imported dataset and its files. Runs that used it: CONFLICT unless deleteRuns. */
+  'datasets.delete': command(z.object({ id: Id, deleteRuns: z.boolean().default(false) }).strict()).returns<{
+    id: string;
+    deletedRuns: string[];
+  }>(),
+
+  /** Probes every compute backend (each in its own process) and says which loads here and why not. */
+  'system.doctor': command(Empty).returns<DoctorReport>(),
 
   'runs.list': command(Empty).returns<RunSummary[]>(),
   'runs.get': command(z.object({ id: Id }).strict()).returns<RunSummary>(),
@@ -63,6 +103,34 @@ export const commands = {
   ).returns<RunMetrics>(),
   'runs.checkpoints': command(z.object({ id: Id }).strict()).returns<CheckpointInfo[]>(),
   'runs.delete': command(z.object({ id: Id }).strict()).returns<{ id: string }>(),
+  /**
+   * Continues a stopped, interrupted or failed run from its latest checkpoint in a new trainer
+   * process: same run id, step numbering continued, metrics recorded after that checkpoint replaced.
+   */
+  'runs.resume': command(z.object({ id: Id }).strict()).returns<RunSummary>(),
+  /**
+   * Evaluates a checkpoint (default: the latest) on a split (default: the dataset's official test
+   * split where it has one, else the run's validation hold-out): -ELBO, bits/dim, IWAE NLL, MSE,
+   * PSNR, SSIM. Progress arrives as runs.evalProgress; the result is also kept in the run's folder.
+   */
+  'runs.eval': command(
+    z
+      .object({
+        id: Id,
+        split: z.enum(['validation', 'test']).optional(),
+        /** Importance samples per image (0 skips the IWAE bound). */
+        iwaeK: z.number().int().min(0).max(5000).default(100),
+        /** The IWAE bound uses the first this-many images of the split (it costs k decoder passes each). */
+        iwaeSamples: z.number().int().min(1).max(1_000_000).default(500),
+        /** Evaluate at most this many images of the split (0 = all). */
+        maxSamples: z.number().int().min(0).default(0),
+        checkpointEpoch: z.number().int().min(1).optional(),
+        seed: z.number().int().min(0).max(2147483647).default(0),
+      })
+      .strict(),
+  ).returns<EvalResult>(),
+  /** The evaluations kept for a run, oldest first. */
+  'runs.evals': command(z.object({ id: Id }).strict()).returns<EvalResult[]>(),
 
   /** Validates the config (the unknown keys are refused with their path) and starts a trainer. */
   'training.start': command(
@@ -104,6 +172,9 @@ export interface Events {
   'training.epoch': { runId: string; point: EpochPoint };
   'training.status': { runId: string; status: RunStatus; error: string | null; backend?: BackendInfo };
   'runs.changed': { runId: string | null };
+  'runs.evalProgress': EvalProgress;
+  'datasets.importProgress': ImportProgress;
+  'datasets.changed': { datasetId: string | null };
 }
 export type EventName = keyof Events;
 

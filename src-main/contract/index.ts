@@ -5,3 +5,5 @@ export * from './commands.ts';
 export * from './validate.ts';
 export * from './wire.ts';
 export * from './bridge.ts';
+export * from './datasets.ts';
+export * from './system.ts';

@@ -9,14 +9,31 @@ export const COMMAND_NAMES = [
   'datasets.get',
   'datasets.preview',
   'datasets.import',
+  'datasets.previewImport',
+  'datasets.cancelImport',
+  'datasets.report',
+  'datasets.samples',
+  'datasets.delete',
+  'system.doctor',
   'runs.list',
   'runs.get',
   'runs.metrics',
   'runs.checkpoints',
   'runs.delete',
+  'runs.resume',
+  'runs.eval',
+  'runs.evals',
   'training.start',
   'training.stop',
   'training.active',
 ] as const;
 
-export const EVENT_NAMES = ['training.progress', 'training.epoch', 'training.status', 'runs.changed'] as const;
+export const EVENT_NAMES = [
+  'training.progress',
+  'training.epoch',
+  'training.status',
+  'runs.changed',
+  'runs.evalProgress',
+  'datasets.importProgress',
+  'datasets.changed',
+] as const;

@@ -19,7 +19,7 @@
  */
 import type { LayersModel, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../contract/config.ts';
-import { bernoulliNllFromLogits, gaussianNll } from './losses.ts';
+import { reconstructionNll } from './losses.ts';
 import { Rng } from './rng.ts';
 import type { Tf } from './tf.ts';
 
@@ -29,7 +29,7 @@ export interface IwaeModel {
   /** z [batch, latentDim] -> [batch, dim] Bernoulli logits or Gaussian means. */
   decoder: LayersModel;
   likelihood: TrainConfig['likelihood'];
-  /** The fixed observation noise of the Gaussian likelihood; ignored for Bernoulli. */
+  /** The observation noise of the Gaussian likelihood (its learned value for a learned one); ignored otherwise. */
   gaussianSigma: number;
 }
 
@@ -153,7 +153,7 @@ function logWeights(tf: Tf, model: IwaeModel, x: Tensor2D, mu: Tensor2D, logvar:
   const z = z3.reshape([g * c, latentDim]) as Tensor2D;
   const out = model.decoder.apply(z, { training: false }) as Tensor2D;
   const xRep = x.expandDims(1).tile([1, c, 1]).reshape([g * c, dim]) as Tensor2D;
-  const nllX = model.likelihood === 'bernoulli' ? bernoulliNllFromLogits(xRep, out) : gaussianNll(xRep, out, model.gaussianSigma);
+  const nllX = reconstructionNll({ likelihood: model.likelihood, sigma: model.gaussianSigma }, xRep, out);
   const epsSq = eps.square().sum(2).reshape([g * c]);
   const zSq = z.square().sum(1);
   const sumLogvar = logvar.sum(1).expandDims(1).tile([1, c]).reshape([g * c]);

@@ -7,6 +7,12 @@
  * MurmurHash3 32-bit finaliser. Its period is 2^32, far more than one run draws, it passes the usual
  * statistical smoke tests for this kind of use and it costs a handful of integer operations.
  */
+/** The serialisable state of an Rng (see Rng.getState). */
+export interface RngState {
+  state: number;
+  spare: number | null;
+}
+
 export class Rng {
   private state: number;
   /** Box-Muller yields normals in pairs; the second one waits here. */
@@ -69,6 +75,28 @@ export class Rng {
       arr[j] = tmp;
     }
     return arr;
+  }
+
+  /**
+   * The generator's whole state (the Weyl counter and the waiting Box-Muller normal), plain JSON:
+   * a checkpoint stores it so that a resumed run draws exactly the numbers the uninterrupted run would.
+   */
+  getState(): RngState {
+    return { state: this.state, spare: this.spare };
+  }
+
+  /** Restores a state taken with getState(). */
+  setState(s: RngState): this {
+    if (!Number.isInteger(s.state) || s.state < 0 || s.state > 0xffffffff) throw new Error(`invalid Rng state ${String(s.state)}`);
+    if (s.spare !== null && !Number.isFinite(s.spare)) throw new Error(`invalid Rng spare normal ${String(s.spare)}`);
+    this.state = s.state >>> 0;
+    this.spare = s.spare;
+    return this;
+  }
+
+  /** A generator continuing from a saved state. */
+  static fromState(s: RngState): Rng {
+    return new Rng(0).setState(s);
   }
 
   /** A new, independent generator seeded from this one (for separate streams such as the split and the noise). */

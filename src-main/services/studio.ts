@@ -4,7 +4,7 @@
  * Electron main, the web server and the CLI all drive this one object.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type {
   AppInfo,
@@ -24,13 +24,15 @@ import {
   parseOrThrow,
   ACTIVE_STATUSES,
 } from '../contract/index.ts';
-import { BUILTIN_DATASETS, loadBuiltin } from '../core/sample-data.ts';
+import { BUILTIN_DATASETS } from '../core/sample-data.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
-import type { DatasetSource } from '../trainer/protocol.ts';
-import { importDataset, readSamples, spreadIndices } from './datasets.ts';
+import { createDatasetService, sweepOrphanDatasets } from './datasets.ts';
+import type { DatasetHandlers } from './datasets.ts';
 import { readAppVersion } from './paths.ts';
+import { datasetSource, evalRun, listEvaluations, resumeRun } from './run-ops.ts';
 import type { Studio, StudioListener, StudioOptions } from './studio-api.ts';
+import { systemDoctor } from './system.ts';
 import { TrainingSupervisor } from './training.ts';
 
 export type Handlers = {
@@ -67,6 +69,8 @@ export function createStudio(opts: StudioOptions): Studio {
     for (const d of BUILTIN_DATASETS) store.datasets.upsert(d);
   });
   const interrupted = store.runs.markInterrupted(isProcessAlive);
+  // Dataset folders without a row are leftovers of an import killed mid-way.
+  sweepOrphanDatasets(store, opts.dataDir);
   if (interrupted.length > 0) {
     notices.push(`${interrupted.length} run(s) were interrupted when the studio last closed: ${interrupted.join(', ')}`);
   }
@@ -99,7 +103,14 @@ export function createStudio(opts: StudioOptions): Studio {
     notices,
   };
 
-  const handlers = buildHandlers(store, supervisor, info);
+  const datasets = createDatasetService({
+    store,
+    dataDir: opts.dataDir,
+    emit,
+    isRunActive: (id) => supervisor.isActive(id),
+    checkpointRoot: path.join(opts.dataDir, 'checkpoints'),
+  });
+  const handlers: Handlers = { ...buildHandlers(store, supervisor, info), ...datasets.handlers };
   let closed = false;
 
   return {
@@ -123,6 +134,7 @@ export function createStudio(opts: StudioOptions): Studio {
     async close() {
       if (closed) return;
       closed = true;
+      datasets.jobs.cancelAll();
       await supervisor.stopAll();
       listeners.clear();
       store.close();
@@ -130,7 +142,7 @@ export function createStudio(opts: StudioOptions): Studio {
   };
 }
 
-function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppInfo): Handlers {
+function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppInfo): Omit<Handlers, keyof DatasetHandlers> {
   const dataset = (id: string) => {
     const d = store.datasets.get(id);
     if (!d) throw new StudioError('NOT_FOUND', `no dataset with id "${id}"`, 'id');
@@ -144,42 +156,9 @@ function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppIn
 
   return {
     'app.info': () => info,
+    'system.doctor': () => systemDoctor(),
 
-    'datasets.list': () => store.datasets.list(),
-    'datasets.get': ({ id }) => dataset(id),
-    'datasets.preview': ({ id, count }) => {
-      const d = dataset(id);
-      if (d.kind !== 'builtin') {
-        const p = store.datasets.dataPath(d.id);
-        if (!p) throw new StudioError('NOT_FOUND', `dataset ${d.id} has no stored data`);
-        const samples = readSamples(p, d, spreadIndices(d.count, count));
-        return { datasetId: id, width: d.width, height: d.height, channels: d.channels, samples };
-      }
-      const data = loadBuiltin(d.source.replace(/^builtin:/, ''));
-      const size = data.width * data.height * data.channels;
-      const n = Math.min(count, data.count);
-      const samples = [];
-      for (let i = 0; i < n; i++) {
-        // Evenly spaced indices so the preview shows the spread of the data, not its first rows.
-        const index = Math.floor((i * data.count) / n);
-        samples.push({
-          index,
-          label: data.labels[index] ?? null,
-          pixels: Array.from(data.images.subarray(index * size, (index + 1) * size)),
-        });
-      }
-      return { datasetId: id, width: data.width, height: data.height, channels: data.channels, samples };
-    },
-
-    'datasets.import': ({ paths, name }) => {
-      // Paths come from the renderer (dropped files) or a web client: untrusted, so only absolute
-      // paths to things that exist; what they hold is checked by the format parsers.
-      paths.forEach((p, i) => {
-        if (!path.isAbsolute(p)) throw new StudioError('INVALID_INPUT', `"${p}" is not an absolute path`, `paths.${i}`);
-        if (!existsSync(p)) throw new StudioError('NOT_FOUND', `${p} does not exist`, `paths.${i}`);
-      });
-      return importDataset(store, info.dataDir, paths, name === undefined ? {} : { name });
-    },
+    // datasets.* handlers: createDatasetService in datasets.ts.
 
     'runs.list': () => store.runs.list(),
     'runs.get': ({ id }) => run(id),
@@ -201,18 +180,17 @@ function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppIn
       rmSync(path.join(info.dataDir, 'checkpoints', id), { recursive: true, force: true });
       return { id };
     },
+    'runs.resume': ({ id }) => resumeRun({ store, supervisor, dataDir: info.dataDir }, id),
+    'runs.eval': (input) => evalRun({ store, supervisor, dataDir: info.dataDir }, input),
+    'runs.evals': ({ id }) => {
+      run(id);
+      return listEvaluations(info.dataDir, id);
+    },
 
     'training.start': ({ datasetId, name, config: raw }) => {
       const d = dataset(datasetId);
       const config = parseOrThrow(TrainConfigSchema, raw, 'config');
-      const source: DatasetSource =
-        d.kind === 'builtin'
-          ? { kind: 'builtin', name: d.source.replace(/^builtin:/, '') }
-          : (() => {
-              const p = store.datasets.dataPath(d.id);
-              if (!p) throw new StudioError('NOT_FOUND', `dataset ${d.id} has no stored data`);
-              return { kind: 'file', path: p, count: d.count, width: d.width, height: d.height, channels: d.channels };
-            })();
+      const source = datasetSource(store, d);
       const id = newRunId();
       const count = store.runs.list().filter((r) => r.datasetId === d.id).length;
       store.runs.create({

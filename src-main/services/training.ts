@@ -7,10 +7,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Events, RunStatus, StepPoint, TrainConfig } from '../contract/index.ts';
+import type { EvalResult, Events, RunStatus, StepPoint, TrainConfig } from '../contract/index.ts';
 import { StudioError } from '../contract/index.ts';
 import type { Store } from '../store/index.ts';
-import type { DatasetSource, FromTrainer, TrainerHandle, TrainerLauncher } from '../trainer/protocol.ts';
+import type { DatasetSource, FromTrainer, ToTrainer, TrainerHandle, TrainerLauncher } from '../trainer/protocol.ts';
+
+/** What an evaluation needs besides the run id (see protocol.ts 'eval'). */
+export type EvalJob = Omit<Extract<ToTrainer, { type: 'eval' }>, 'type' | 'runId'>;
 
 type Emit = <E extends keyof Events>(event: E, payload: Events[E]) => void;
 
@@ -41,6 +44,9 @@ interface ActiveRun {
 export class TrainingSupervisor {
   readonly #o: Required<Omit<SupervisorOptions, 'now'>> & { now: () => number };
   readonly #active = new Map<string, ActiveRun>();
+  /** Evaluation processes by a private key, so that close() can end them. */
+  readonly #evals = new Map<number, TrainerHandle>();
+  #evalSeq = 0;
 
   constructor(opts: SupervisorOptions) {
     this.#o = { flushMs: 100, stopGraceMs: 10_000, now: Date.now, ...opts };
@@ -54,8 +60,11 @@ export class TrainingSupervisor {
     return this.#active.has(runId);
   }
 
-  /** Launches a trainer for an already created run row. */
-  start(runId: string, config: TrainConfig, dataset: DatasetSource): void {
+  /**
+   * Launches a trainer for an already created run row; with `resumeFrom` (a checkpoint folder) the
+   * trainer continues from that checkpoint, keeping the run's original start time.
+   */
+  start(runId: string, config: TrainConfig, dataset: DatasetSource, opts: { resumeFrom?: string } = {}): void {
     const { store, launcher, emit } = this.#o;
     const checkpointDir = path.join(this.#o.checkpointRoot, runId);
     mkdirSync(checkpointDir, { recursive: true });
@@ -82,7 +91,12 @@ export class TrainingSupervisor {
       resolveSettled,
     };
     this.#active.set(runId, run);
-    store.runs.update(runId, { status: 'running', startedAt: this.#o.now(), trainerPid: handle.pid ?? null });
+    store.runs.update(
+      runId,
+      opts.resumeFrom
+        ? { status: 'running', error: null, finishedAt: null, trainerPid: handle.pid ?? null }
+        : { status: 'running', startedAt: this.#o.now(), trainerPid: handle.pid ?? null },
+    );
     emit('training.status', { runId, status: 'running', error: null });
     emit('runs.changed', { runId });
     handle.onMessage((msg) => {
@@ -95,7 +109,42 @@ export class TrainingSupervisor {
       }
     });
     handle.onExit((code, signal) => this.#onExit(run, code, signal));
-    handle.send({ type: 'start', runId, config, dataset, checkpointDir });
+    handle.send({ type: 'start', runId, config, dataset, checkpointDir, ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}) });
+  }
+
+  /**
+   * Evaluates a checkpoint in its own trainer process (tfjs lives only there). Progress is emitted
+   * as runs.evalProgress; resolves with the trainer's result, rejects with TRAINER_FAILED and the
+   * trainer's reason.
+   */
+  evaluate(runId: string, job: EvalJob): Promise<Omit<EvalResult, 'runId' | 'split' | 'createdAt'>> {
+    const { launcher, emit } = this.#o;
+    let handle: TrainerHandle;
+    try {
+      handle = launcher();
+    } catch (e) {
+      return Promise.reject(new StudioError('TRAINER_FAILED', `could not start the trainer process: ${(e as Error).message}`));
+    }
+    const key = ++this.#evalSeq;
+    this.#evals.set(key, handle);
+    return new Promise((resolve, reject) => {
+      let result: Omit<EvalResult, 'runId' | 'split' | 'createdAt'> | null = null;
+      let failure: string | null = null;
+      handle.onMessage((msg) => {
+        if (msg.type === 'evalProgress') emit('runs.evalProgress', { runId, phase: msg.phase, done: msg.done, total: msg.total });
+        else if (msg.type === 'evalResult') result = msg.result;
+        else if (msg.type === 'failed') failure = msg.message;
+      });
+      handle.onExit((code, signal) => {
+        this.#evals.delete(key);
+        if (result) resolve(result);
+        else {
+          const why = failure ?? (signal ? `the evaluation process was killed (${signal})` : `the evaluation process exited (code ${code}) without a result`);
+          reject(new StudioError('TRAINER_FAILED', `evaluation of ${runId} failed: ${why}`));
+        }
+      });
+      handle.send({ type: 'eval', runId, ...job });
+    });
   }
 
   /** Asks the trainer to stop after its current step; kills it if it does not end in time. */
@@ -118,6 +167,7 @@ export class TrainingSupervisor {
   }
 
   async stopAll(): Promise<void> {
+    for (const h of this.#evals.values()) h.kill();
     const ids = this.activeRunIds();
     for (const id of ids) this.stop(id);
     await Promise.all(ids.map((id) => this.waitFor(id)));

@@ -1,5 +1,6 @@
 /**
- * The trainer process: runs exactly one training (protocol.ts) and exits. Started by main with
+ * The trainer process: runs exactly one training, possibly resumed from a checkpoint, or one
+ * evaluation of a checkpoint (protocol.ts), and exits. Started by main with
  * Electron's utilityProcess in the app, or with child_process.fork (fork.ts) in the CLI, web mode
  * and tests; both transports are handled here. It owns tfjs and the backend choice, so killing it
  * frees all compute memory, and a crash in it never takes the app down.
@@ -8,9 +9,14 @@
  * could not even report (no parent channel).
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import { TrainConfigSchema, type TrainConfig } from '../contract/config.ts';
+import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../core/checkpoint.ts';
+import { headSource, memorySource, openFileSource, toDataSource, type DataSource } from '../core/data-source.ts';
+import { evaluateModel } from '../core/evaluate.ts';
+import { describeFailure, loadResumeState, type ResumeState } from '../core/resume.ts';
 import { loadBuiltin } from '../core/sample-data.ts';
-import { train, type TrainData } from '../core/train.ts';
+import { evaluationBatch, seedStreams, splitIndices, train, type TrainOptions } from '../core/train.ts';
 import { selectBackend } from './backend.ts';
 import type { DatasetSource, FromTrainer, ToTrainer } from './protocol.ts';
 
@@ -58,15 +64,32 @@ function openChannel(): Channel | null {
   return null;
 }
 
-async function loadDataset(source: DatasetSource): Promise<TrainData> {
-  if (source.kind === 'builtin') return loadBuiltin(source.name);
+/**
+ * Files above this many bytes are streamed from disk (one read per batch) instead of read whole:
+ * VAE_STUDIO_STREAM_BYTES when set (tests use it to force streaming), else the smaller of 1 GiB
+ * and a quarter of the machine's memory. fs.readFile could not hold more than 2 GiB anyway.
+ */
+function streamThreshold(): number {
+  const env = Number(process.env.VAE_STUDIO_STREAM_BYTES);
+  if (Number.isFinite(env) && env > 0) return env;
+  return Math.min(2 ** 30, Math.floor(os.totalmem() / 4));
+}
+
+/** The data of a run: generated in memory, one uint8 copy of a small file, or a file streamed from disk. */
+async function loadDataset(source: DatasetSource): Promise<DataSource> {
+  if (source.kind === 'builtin') return memorySource(loadBuiltin(source.name));
   const { path, count, width, height, channels } = source;
   const expected = count * width * height * channels;
+  const size = (await fs.stat(path)).size;
+  if (size !== expected) {
+    throw new Error(`dataset file ${path} holds ${size} bytes, expected ${count} x ${height} x ${width} x ${channels} = ${expected}`);
+  }
+  if (size > streamThreshold()) return openFileSource(path, { count, width, height, channels });
   const buf = await fs.readFile(path);
   if (buf.byteLength !== expected) {
     throw new Error(`dataset file ${path} holds ${buf.byteLength} bytes, expected ${count} x ${height} x ${width} x ${channels} = ${expected}`);
   }
-  return { images: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), count, width, height, channels };
+  return memorySource({ images: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), count, width, height, channels });
 }
 
 function describe(err: unknown): { message: string; stack?: string } {
@@ -74,24 +97,126 @@ function describe(err: unknown): { message: string; stack?: string } {
   return { message: String(err) };
 }
 
+/** JSON with object keys sorted, so that two equal configs compare equal whatever their key order. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : val,
+  );
+}
+
+/** The newest checkpoint this run has on disk (the one resumed from, then each one written). */
+let lastCheckpoint: { epoch: number; step: number; path: string } | null = null;
+
 async function runTraining(channel: Channel, msg: Extract<ToTrainer, { type: 'start' }>, stopRequested: () => boolean): Promise<void> {
   const parsed = TrainConfigSchema.safeParse(msg.config);
   if (!parsed.success) throw new Error(`invalid training config: ${parsed.error.issues[0]?.message ?? 'unknown issue'}`);
   const config: TrainConfig = parsed.data;
   const { tf, info } = await selectBackend(config.backend);
   void channel.send({ type: 'backend', info });
-  const data = await loadDataset(msg.dataset);
-  const status = await train({
-    tf,
-    config,
-    data,
-    checkpointDir: msg.checkpointDir,
-    shouldStop: stopRequested,
-    onSteps: (points) => void channel.send({ type: 'steps', points }),
-    onEpoch: (point) => void channel.send({ type: 'epoch', point }),
-    onCheckpoint: (c) => void channel.send({ type: 'checkpoint', epoch: c.epoch, step: c.step, path: c.path, bytes: c.bytes }),
-  });
-  await channel.send({ type: 'done', status });
+  const loadedData = await loadDataset(msg.dataset);
+  // Training never sees an official test split: it lies after trainCount (see DatasetSource).
+  const data = msg.dataset.kind === 'file' && msg.dataset.trainCount ? headSource(toDataSource(loadedData), msg.dataset.trainCount) : loadedData;
+  let resume: ResumeState | null = null;
+  if (msg.resumeFrom) {
+    resume = await loadResumeState(tf, msg.resumeFrom);
+    lastCheckpoint = { epoch: resume.epoch, step: resume.step, path: msg.resumeFrom };
+    if (canonicalJson(resume.config) !== canonicalJson(config)) {
+      resume.dispose();
+      throw new Error(`the checkpoint ${msg.resumeFrom} was written with another config than the run's; it cannot be resumed exactly`);
+    }
+  }
+  try {
+    const options: TrainOptions = {
+      tf,
+      config,
+      data,
+      checkpointDir: msg.checkpointDir,
+      shouldStop: stopRequested,
+      onSteps: (points) => void channel.send({ type: 'steps', points }),
+      onEpoch: (point) => void channel.send({ type: 'epoch', point }),
+      onCheckpoint: (c) => {
+        lastCheckpoint = { epoch: c.epoch, step: c.step, path: c.path };
+        void channel.send({ type: 'checkpoint', epoch: c.epoch, step: c.step, path: c.path, bytes: c.bytes });
+      },
+      ...(resume ? { resume } : {}),
+    };
+    const status = await train(options);
+    await channel.send({ type: 'done', status });
+  } finally {
+    resume?.dispose();
+    data.close?.();
+  }
+}
+
+/** The seeded validation hold-out of a run, exactly as its training drew it. */
+function validationIndices(config: TrainConfig, count: number): Uint32Array {
+  return splitIndices(count, config, seedStreams(config.seed).split).val;
+}
+
+async function runEval(channel: Channel, msg: Extract<ToTrainer, { type: 'eval' }>): Promise<void> {
+  const t0 = performance.now();
+  void channel.send({ type: 'evalProgress', phase: 'loading', done: 0, total: 1 });
+  const meta = await readCheckpointMeta(msg.checkpoint);
+  const config = meta.config;
+  const { tf, info } = await selectBackend(msg.backend ?? config.backend);
+  void channel.send({ type: 'backend', info });
+  const loaded = await loadDataset(msg.dataset);
+  const data = toDataSource(loaded);
+  if (data.width !== meta.input.width || data.height !== meta.input.height || data.channels !== meta.input.channels) {
+    throw new Error(
+      `the dataset's images are ${data.width}x${data.height}x${data.channels}, the checkpoint's model takes ` +
+        `${meta.input.width}x${meta.input.height}x${meta.input.channels}`,
+    );
+  }
+  let indices: Uint32Array;
+  if (msg.samples.kind === 'validation') indices = validationIndices(config, data.count);
+  else if (msg.samples.kind === 'range') {
+    const { from, to } = msg.samples;
+    indices = Uint32Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+  } else indices = Uint32Array.from(msg.samples.indices);
+  if (msg.maxSamples > 0 && indices.length > msg.maxSamples) indices = indices.slice(0, msg.maxSamples);
+  if (indices.length === 0) throw new Error('the split holds no samples');
+  const { encoder, decoder } = await loadCheckpoint(tf, msg.checkpoint);
+  try {
+    const m = await evaluateModel({
+      tf,
+      encoder,
+      decoder,
+      likelihood: config.likelihood,
+      gaussianSigma: checkpointSigma(meta),
+      data,
+      indices,
+      modelInput: (u8, idx) => evaluationBatch(config, u8, idx, meta.dim),
+      iwaeK: msg.iwaeK,
+      iwaeSamples: msg.iwaeSamples,
+      seed: msg.seed,
+      onProgress: (p) => void channel.send({ type: 'evalProgress', ...p }),
+    });
+    await channel.send({
+      type: 'evalResult',
+      result: {
+        checkpointEpoch: meta.epoch,
+        checkpointStep: meta.step,
+        ...m,
+        seed: msg.seed,
+        backend: info.backend,
+        durationMs: performance.now() - t0,
+      },
+    });
+  } finally {
+    encoder.dispose();
+    decoder.dispose();
+    data.close?.();
+  }
+}
+
+/** The Gaussian likelihood's sigma at the checkpoint: the learned value when it was learned. */
+function checkpointSigma(meta: CheckpointMeta): number {
+  const learned = meta.state?.extra?.['logSigma'];
+  if (meta.config.gaussianSigmaMode === 'learned' && typeof learned === 'number') return Math.exp(learned);
+  return meta.metrics?.sigma ?? meta.config.gaussianSigma;
 }
 
 function main(): void {
@@ -105,7 +230,9 @@ function main(): void {
 
   const fail = async (err: unknown): Promise<never> => {
     try {
-      await channel.send({ type: 'failed', ...describe(err) });
+      const { message, diverged } = describeFailure(err, lastCheckpoint);
+      const d = describe(err);
+      await channel.send({ type: 'failed', message, ...(d.stack ? { stack: d.stack } : {}), diverged, lastCheckpoint });
     } catch {
       return process.exit(1);
     }
@@ -121,6 +248,12 @@ function main(): void {
     } else if (msg?.type === 'start' && !started) {
       started = true;
       runTraining(channel, msg, () => stop).then(
+        () => channel.exit(0),
+        (err: unknown) => fail(err),
+      );
+    } else if (msg?.type === 'eval' && !started) {
+      started = true;
+      runEval(channel, msg).then(
         () => channel.exit(0),
         (err: unknown) => fail(err),
       );

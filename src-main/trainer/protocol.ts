@@ -5,13 +5,25 @@
  * the current step; main kills it if it does not exit in time.
  */
 import type { TrainConfig } from '../contract/config.ts';
-import type { BackendInfo, EpochPoint, StepPoint } from '../contract/types.ts';
+import type { BackendInfo, EpochPoint, EvalProgress, EvalResult, StepPoint } from '../contract/types.ts';
 
 export type DatasetSource =
   /** A dataset generated in code (deterministic), e.g. the sample digits. */
   | { kind: 'builtin'; name: string }
   /** A uint8 file of count*height*width*channels bytes, row-major HWC per sample (issue: datasets). */
-  | { kind: 'file'; path: string; count: number; width: number; height: number; channels: number };
+  | {
+      kind: 'file';
+      path: string;
+      count: number;
+      width: number;
+      height: number;
+      channels: number;
+      /**
+       * Samples [0, trainCount) are for training (and its validation hold-out); the rest is the
+       * dataset's official test split, which training never sees. Absent: all samples.
+       */
+      trainCount?: number;
+    };
 
 export type ToTrainer =
   | {
@@ -21,6 +33,29 @@ export type ToTrainer =
       dataset: DatasetSource;
       /** Folder the trainer writes its checkpoints into (created by main). */
       checkpointDir: string;
+      /**
+       * A checkpoint folder (…/epoch-N) to continue from exactly: weights, optimiser state, RNG
+       * streams, step and epoch are restored, and training goes on with epoch N + 1 and the
+       * checkpoint's step + 1. Absent: training starts from scratch.
+       */
+      resumeFrom?: string;
+    }
+  | {
+      /** Evaluates one checkpoint on some samples of a dataset, reports progress, ends with evalResult. */
+      type: 'eval';
+      runId: string;
+      /** The checkpoint folder (…/epoch-N). */
+      checkpoint: string;
+      dataset: DatasetSource;
+      /** The split's sample indices (chosen by main), or the run's validation hold-out, recomputed from its config. */
+      samples: { kind: 'indices'; indices: number[] } | { kind: 'range'; from: number; to: number } | { kind: 'validation' };
+      /** Evaluate at most this many of the samples (0 = all). */
+      maxSamples: number;
+      iwaeK: number;
+      iwaeSamples: number;
+      seed: number;
+      /** Backend choice; the run's own config.backend when absent. */
+      backend?: TrainConfig['backend'];
     }
   | { type: 'stop' };
 
@@ -30,7 +65,17 @@ export type FromTrainer =
   | { type: 'epoch'; point: EpochPoint }
   | { type: 'checkpoint'; epoch: number; step: number; path: string; bytes: number }
   | { type: 'done'; status: 'completed' | 'stopped' }
-  | { type: 'failed'; message: string; stack?: string };
+  | { type: 'evalProgress'; phase: EvalProgress['phase']; done: number; total: number }
+  | { type: 'evalResult'; result: Omit<EvalResult, 'runId' | 'split' | 'createdAt'> }
+  | {
+      type: 'failed';
+      message: string;
+      stack?: string;
+      /** Set when the loss became NaN/Inf: training stopped and the last good checkpoint is kept. */
+      diverged?: boolean;
+      /** The newest checkpoint of the run written before the failure (still valid), if any. */
+      lastCheckpoint?: { epoch: number; step: number; path: string } | null;
+    };
 
 /** One running trainer process, whatever started it (child_process.fork or Electron utilityProcess). */
 export interface TrainerHandle {

@@ -84,7 +84,7 @@ describe('vae-studio CLI', () => {
       [['train'], 2, /needs --dataset/],
       [['train', '--dataset', 'nope'], 1, /no dataset "nope"/],
       [['train', '--dataset', 'digits', '--set', 'model.latentDim=0'], 2, /model\.latentDim/],
-      [['train', '--dataset', 'digits', '--set', 'optimizer.momentum=0.9'], 2, /momentum/],
+      [['train', '--dataset', 'digits', '--set', 'optimizer.nesterov=true'], 2, /nesterov/],
       [['train', '--dataset', 'digits', '--set', 'oops'], 2, /key=value/],
       [['runs', 'show', 'run-missing'], 1, /no run with id "run-missing"/],
       [['--bogus-flag'], 2, /Unknown option/],
