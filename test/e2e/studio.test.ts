@@ -1,7 +1,7 @@
 /**
  * End to end: the real Svelte UI (out/renderer, built by `npm run build:renderer`) in Debian
  * Chromium against the real web-mode server, a real SQLite history and a real trainer process.
- * Flow: datasets page with thumbnails -> Train: inline validation, start a small run through the
+ * Flow: datasets page with thumbnails -> Train: presets (panel screenshots), inline validation, start a small run through the
  * form, watch the curve move -> Stop -> reload -> Runs lists it as stopped, its detail shows the
  * curves. Screenshots go to test-results/screenshots/. The page must log no console error and
  * trigger no CSP violation.
@@ -114,9 +114,38 @@ test('web studio: datasets, live training, stop, history after reload', { timeou
   assert.ok(ink.lit > ink.total * 0.03, `the thumbnails look blank: ${ink.lit} lit pixels of ${ink.total}`);
   await page.screenshot({ path: path.join(SHOTS, '1-datasets.png') });
 
-  // Train: the built-in digits are preselected; inline validation names the field and the reason.
+  // Train: the built-in digits are preselected with the default (MNIST-like) preset and its size.
   await nav.getByRole('link', { name: 'Train' }).click();
   assert.equal(await page.getByLabel('Dataset').inputValue(), 'builtin-digits');
+  const summary = page.getByTestId('config-summary');
+  assert.match((await summary.textContent()) ?? '', /652,824 parameters[\s\S]*784 → 400 → 20/);
+
+  // Each preset fills the panel; the panel is screenshotted whole (tall viewport, advanced open).
+  const panel = page.getByRole('form', { name: 'Training configuration' });
+  const preset = page.getByLabel('Preset');
+  await page.setViewportSize({ width: 1440, height: 2300 });
+  for (const id of ['mnist-mlp', 'conv-64', 'beta-vae-shapes']) {
+    await preset.selectOption(id);
+    for (const more of await panel.getByRole('button', { name: /^Advanced / }).all()) {
+      if ((await more.getAttribute('aria-expanded')) === 'false') await more.click();
+    }
+    await panel.screenshot({ path: path.join(SHOTS, `train-panel-${id}.png`) });
+  }
+  // Conv fields replace the MLP's for a conv preset; the shapes preset picks its dataset.
+  assert.equal(await page.getByLabel('Hidden layers').count(), 0);
+  assert.equal(await page.getByLabel('Channels').inputValue(), '32, 32, 64, 64');
+  assert.equal(await page.getByLabel('Dataset').inputValue(), 'builtin-shapes');
+  await preset.selectOption('mnist-mlp');
+  await page.getByLabel('Dataset').selectOption('builtin-digits');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  // Keyboard: the architecture radios follow the arrow keys and swap the fields shown.
+  await page.getByRole('radio', { name: 'MLP' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.getByLabel('Channels').waitFor();
+  await page.keyboard.press('ArrowLeft');
+  await page.getByLabel('Hidden layers').waitFor();
+
+  // Inline validation names the field and the reason.
   const start = page.getByRole('button', { name: 'Start training' });
   const epochs = page.getByLabel('Epochs', { exact: true });
   await epochs.fill('0');
