@@ -93,6 +93,9 @@ async function readFileChecked(file: string, listedSize = Infinity): Promise<Buf
   }
 }
 
+/** Synchronous stats between two turns of the event loop while walking a folder. */
+const STAT_YIELD_EVERY = 256;
+
 class Walker {
   entries: SourceEntry[] = [];
   skipped: SkippedFile[] = [];
@@ -100,6 +103,7 @@ class Walker {
   zips: yauzl.ZipFile[] = [];
   readonly visited = new Set<string>();
   rootName = '';
+  statted = 0;
 
   constructor(
     readonly multi: boolean,
@@ -185,7 +189,11 @@ class Walker {
       }
       if (!d.isSymbolicLink()) {
         try {
-          size = (await fs.promises.stat(full)).size;
+          // Synchronous: one system call (~5 us), where an awaited fs.promises.stat costs a
+          // thread-pool round trip and ~30 us of this thread's time; for 10,000 files that was
+          // ~0.3-0.5 s of a scan now ~0.05 s. The walk yields to the event loop every few hundred.
+          size = fs.statSync(full).size;
+          if (++this.statted % STAT_YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
         } catch (e) {
           this.skipped.push({ path: shown(parts), reason: 'unreadable', detail: errnoReason(e) });
           continue;

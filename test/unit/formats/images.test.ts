@@ -53,6 +53,28 @@ test('resample: a constant stays constant, a 2x shrink averages pairs, the same 
   assert.equal(resample(c, 7, 5), c);
 });
 
+test('resample: upscaling is bilinear (a 2x stretch of [0, 100] is [0, 25, 75, 100]); every channel is resampled alone', () => {
+  assert.deepEqual(Array.from(resample({ width: 2, height: 1, channels: 1, data: Uint8Array.of(0, 100) }, 4, 1).data), [0, 25, 75, 100]);
+  // The 1-, 3- and n-channel loops (2 taps, more taps) against one plane at a time.
+  const plane = (img: { width: number; height: number; channels: number; data: Uint8Array }, c: number) => ({
+    width: img.width,
+    height: img.height,
+    channels: 1,
+    data: img.data.filter((_, i) => i % img.channels === c),
+  });
+  for (const channels of [2, 3, 4]) {
+    const img = { width: 23, height: 17, channels, data: Uint8Array.from({ length: 23 * 17 * channels }, (_, i) => (i * 37 + (i >> 5) * 11) & 255) };
+    for (const [w, h] of [
+      [64, 40],
+      [7, 5],
+      [23, 9],
+    ]) {
+      const all = resample(img, w!, h!);
+      for (let c = 0; c < channels; c++) assert.deepEqual(plane(all, c).data, resample(plane(img, c), w!, h!).data, `${channels} channels to ${w}x${h}, channel ${c}`);
+    }
+  }
+});
+
 test('toSquare: pad centres on the background, crop keeps the centre, fit stretches', () => {
   const wide = { width: 4, height: 2, channels: 1, data: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) };
   assert.deepEqual(scaledSize(4, 2, 4, 'pad'), { width: 4, height: 2 });
