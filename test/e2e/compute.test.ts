@@ -6,34 +6,17 @@
  * Screenshots go to test-results/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { ProbeTarget } from '../../src-main/contract/index.ts';
-import { startWebStudio } from '../../src-main/server/index.ts';
 import { system } from '../../src-main/services/system.ts';
 import { probeBackends } from '../../src-main/trainer/probes.ts';
+import { openStudio, SHOTS } from '../helpers/e2e.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// VAE_STUDIO_RENDERER_DIR: a renderer built elsewhere (e.g. while a teammate's page does not build).
-const STATIC_DIR = process.env.VAE_STUDIO_RENDERER_DIR ?? path.join(ROOT, 'out', 'renderer');
-const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Whether a package can be resolved from the project (the native tfjs packages are optional). */
 function installed(pkg: string): boolean {
@@ -70,10 +53,6 @@ const backendItem = (page: Page, label: string) =>
   page.getByRole('list', { name: 'Compute backends' }).getByRole('listitem').filter({ has: page.getByRole('heading', { name: label, exact: true }) });
 
 test('compute page: wasm loads and is chosen, tensorflow does not and says why; refresh probes again', { timeout: 120_000 }, async (t) => {
-  assert.ok(existsSync(path.join(STATIC_DIR, 'index.html')), `the renderer is not built: run "npm run build:renderer" (${STATIC_DIR})`);
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  mkdirSync(SHOTS, { recursive: true });
-
   // Counts the real probes the server runs (the service is this process's singleton).
   let probes = 0;
   system.setProber((targets: readonly ProbeTarget[]) => {
@@ -82,23 +61,7 @@ test('compute page: wasm loads and is chosen, tensorflow does not and says why; 
   });
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-compute-'));
-  const server = await startWebStudio({ dataDir, staticDir: STATIC_DIR });
-  let browser: Browser | null = null;
-  t.after(async () => {
-    await browser?.close().catch(() => {});
-    await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  const { server, page, consoleErrors } = await openStudio(t, { dataDir, defaultTimeoutMs: 30_000 });
 
   await page.goto(server.url);
   await page.getByRole('status', { name: 'Connection: Connected' }).waitFor();

@@ -7,30 +7,14 @@
  * dataset is deleted. Screenshots: test-results/screenshots/datasets-*.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { startWebStudio } from '../../src-main/server/index.ts';
+import { openStudio, SHOTS } from '../helpers/e2e.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const STATIC_DIR = path.join(ROOT, 'out', 'renderer');
-const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const NAME = 'E2E shapes';
 
 /** 6 circles and 6 squares (RGB, 40x30 so the import has to resize), and one corrupt PNG. */
@@ -75,30 +59,10 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 test('web studio: drop and pick a folder, preview, import with progress, report, browse, filter, delete', { timeout: 90_000 }, async (t) => {
-  assert.ok(existsSync(path.join(STATIC_DIR, 'index.html')), `the renderer is not built: run "npm run build:renderer" (${STATIC_DIR})`);
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  mkdirSync(SHOTS, { recursive: true });
-
   const work = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-ds-'));
   const dataDir = path.join(work, 'data');
   const folder = await makeFolder(work);
-  const server = await startWebStudio({ dataDir, staticDir: STATIC_DIR });
-  let browser: Browser | null = null;
-  t.after(async () => {
-    await browser?.close().catch(() => {});
-    await server.close();
-    rmSync(work, { recursive: true, force: true });
-  });
-
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  const { server, page, consoleErrors } = await openStudio(t, { dataDir, cleanup: work });
 
   // Progress frames from the server, and whether the dialog ever showed a progress bar (an import
   // of 13 files can be over between two polls, so the page records it itself).

@@ -7,29 +7,13 @@
  * trigger no CSP violation.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { startWebStudio } from '../../src-main/server/index.ts';
+import type { Locator, Page } from 'playwright-core';
+import { openStudio, SHOTS } from '../helpers/e2e.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const STATIC_DIR = path.join(ROOT, 'out', 'renderer');
-const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const RUN_NAME = 'e2e digits run';
 
 /** Points the first chart inside `scope` holds (its data-points attribute). */
@@ -61,30 +45,10 @@ interface CanvasLike {
 }
 
 test('web studio: datasets, live training, stop, history after reload', { timeout: 150_000 }, async (t) => {
-  assert.ok(existsSync(path.join(STATIC_DIR, 'index.html')), `the renderer is not built: run "npm run build:renderer" (${STATIC_DIR})`);
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  mkdirSync(SHOTS, { recursive: true });
-
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-'));
-  const server = await startWebStudio({ dataDir, staticDir: STATIC_DIR });
-  let browser: Browser | null = null;
-  t.after(async () => {
-    await browser?.close().catch(() => {});
-    await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { server, page, consoleErrors } = await openStudio(t, { dataDir });
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-
-  const consoleErrors: string[] = [];
   const cspViolations: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
   // The page reports every CSP violation event to the test, across reloads.
   await page.exposeFunction('__reportCsp', (v: string) => cspViolations.push(v));
   await page.addInitScript({
