@@ -12,6 +12,7 @@
  */
 import type { LayersModel, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../contract/config.ts';
+import type { EvalResult } from '../contract/types.ts';
 import type { DataSource } from './data-source.ts';
 import { iwaeNll, natsToBitsPerDim } from './iwae.ts';
 import { klStandardNormal, reconstructionNll } from './losses.ts';
@@ -48,20 +49,8 @@ export interface EvaluateOptions {
   onProgress?: (p: { phase: EvalPhase; done: number; total: number }) => void;
 }
 
-export interface EvalMetrics {
-  count: number;
-  negElbo: number;
-  recon: number;
-  kl: number;
-  bitsPerDim: number;
-  iwae: { k: number; count: number; nll: number; stdErr: number; bitsPerDim: number } | null;
-  /** Mean over images of the per-image MSE (pixels in [0, 1]). */
-  mse: number;
-  /** Mean over images of the per-image PSNR in dB. */
-  psnr: number;
-  /** Mean over images of the per-image SSIM. */
-  ssim: number;
-}
+/** The metrics of one evaluation (the run-level fields of EvalResult are added by the caller). */
+export type EvalMetrics = Pick<EvalResult, 'count' | 'negElbo' | 'recon' | 'kl' | 'bitsPerDim' | 'iwae' | 'mse' | 'psnr' | 'ssim'>;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
