@@ -1,31 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tmpDir } from '../helpers/tmp.ts';
+import { jsonLines, runCli } from '../helpers/cli.ts';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/vae-studio.js');
 
-function cli(args: string[], opts: { killAfterFirstStep?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VAE_STUDIO_HOME: '' } });
-    let stdout = '';
-    let stderr = '';
-    let signalled = false;
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (opts.killAfterFirstStep && !signalled && stdout.includes('"type":"step"')) {
-        signalled = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
-const lines = (s: string) => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = jsonLines;
+const cli = (args: string[], opts: { killAfterFirstStep?: boolean } = {}) =>
+  runCli(args, opts.killAfterFirstStep ? { interruptWhen: (out) => out.includes('"type":"step"') } : {});
 
 describe('vae-studio CLI', () => {
   const dataDir = tmpDir();

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { DatasetInfo, DatasetReport, Result, SamplePage } from '../../src-main/contract/index.ts';
 import { createStudio } from '../../src-main/services/studio.ts';
 import { fakeLauncher } from '../helpers/fake-trainer.ts';
 import { bmpBytes, encodeImage, pattern, zipBytes } from '../helpers/dataset-files.ts';
 import { tmpDir } from '../helpers/tmp.ts';
+import { runCli as cli } from '../helpers/cli.ts';
 
 const LONG = `${'long-name-'.repeat(21)}end.png`; // 213 characters
 const UNICODE = 'ünïcødé-猫.png';
@@ -238,17 +237,6 @@ describe('zips, several paths at once, and exact pixels', () => {
   });
 });
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/vae-studio.js');
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VAE_STUDIO_HOME: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the CLI end to end on an image folder', () => {
   const dataDir = tmpDir();

@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { DatasetInfo, DatasetPreview, DatasetReport } from '../../src-main/contract/index.ts';
 import { createStudio } from '../../src-main/services/studio.ts';
 import { fakeLauncher } from '../helpers/fake-trainer.ts';
 import { idxBytes, writeMnistFolder } from '../helpers/dataset-files.ts';
 import { tmpDir } from '../helpers/tmp.ts';
+import { runCli as cli } from '../helpers/cli.ts';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/vae-studio.js');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VAE_STUDIO_HOME: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('importing an MNIST-format folder through the CLI', () => {
   const dataDir = tmpDir();

@@ -5,11 +5,9 @@
  * identical metrics; checkpoints evaluate through the studio and through the real CLI.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { CheckpointInfo, EpochPoint, EvalResult, Result, RunMetrics, RunSummary, StepPoint } from '../../src-main/contract/index.ts';
 import { readModelWeights } from '../../src-main/core/checkpoint.ts';
@@ -19,8 +17,8 @@ import { forkTrainer } from '../../src-main/trainer/fork.ts';
 import type { TrainerHandle } from '../../src-main/trainer/protocol.ts';
 import { until } from '../helpers/fake-trainer.ts';
 import { tmpDir } from '../helpers/tmp.ts';
+import { jsonLines, runCli } from '../helpers/cli.ts';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/vae-studio.js');
 
 const value = async <T>(p: Promise<Result<unknown>>): Promise<T> => {
   const r = await p;
@@ -273,27 +271,7 @@ describe('exact resume and evaluation (real trainer processes)', { timeout: 300_
   });
 });
 
-function cli(args: string[], opts: { interruptAtStep?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VAE_STUDIO_HOME: '' } });
-    let stdout = '';
-    let stderr = '';
-    let signalled = false;
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (opts.interruptAtStep && !signalled && stdout.includes(`"step":${opts.interruptAtStep},`)) {
-        signalled = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
-const lines = (s: string) =>
-  s
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = jsonLines;
+const cli = (args: string[], opts: { interruptAtStep?: number } = {}) =>
+  runCli(args, opts.interruptAtStep ? { interruptWhen: (out) => out.includes(`"step":${opts.interruptAtStep},`) } : {});
