@@ -5,7 +5,11 @@
  */
 import { z } from 'zod';
 import { TrainConfigSchema } from './config.ts';
+import { command } from './define.ts';
 import { PreprocessSchema } from './datasets.ts';
+import { historyCommands, type HistoryEvents } from './history.ts';
+import { latentCommands, type LatentEvents } from './latent.ts';
+import { exportCommands, type ExportEvents } from './export.ts';
 import type { DatasetReport, ImportPreview, ImportProgress, SamplePage } from './datasets.ts';
 import type { DoctorReport } from './system.ts';
 import type { COMMAND_NAMES as COMMAND_NAME_LIST, EVENT_NAMES as EVENT_NAME_LIST } from './names.ts';
@@ -24,15 +28,7 @@ import type {
   BackendInfo,
 } from './types.ts';
 
-export interface CommandDef<I extends z.ZodType, O> {
-  input: I;
-  /** Phantom: carries the output type only. */
-  readonly output?: O;
-}
-
-function command<I extends z.ZodType>(input: I) {
-  return { returns: <O>(): CommandDef<I, O> => ({ input }) };
-}
+export type { CommandDef } from './define.ts';
 
 const Empty = z.object({}).strict();
 const Id = z.string().min(1).max(200);
@@ -144,6 +140,11 @@ export const commands = {
   ).returns<RunSummary>(),
   'training.stop': command(z.object({ runId: Id }).strict()).returns<RunSummary>(),
   'training.active': command(Empty).returns<string[]>(),
+
+  // Each area's commands live in its own file (history.ts: issue 5, latent.ts: 6, export.ts: 7).
+  ...historyCommands,
+  ...latentCommands,
+  ...exportCommands,
 } as const;
 
 export type Commands = typeof commands;
@@ -166,7 +167,7 @@ export function isCommandName(name: unknown): name is CommandName {
 }
 
 /** Events main pushes to every connected client. */
-export interface Events {
+export interface Events extends HistoryEvents, LatentEvents, ExportEvents {
   /** New training steps, batched by main at about 10 Hz. */
   'training.progress': { runId: string; points: StepPoint[] };
   'training.epoch': { runId: string; point: EpochPoint };

@@ -7,3 +7,6 @@ export * from './wire.ts';
 export * from './bridge.ts';
 export * from './datasets.ts';
 export * from './system.ts';
+export * from './history.ts';
+export * from './latent.ts';
+export * from './export.ts';

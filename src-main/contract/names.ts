@@ -26,6 +26,26 @@ export const COMMAND_NAMES = [
   'training.start',
   'training.stop',
   'training.active',
+  // history.ts
+  'runs.update',
+  'runs.previews',
+  'training.pause',
+  'training.resume',
+  'training.estimate',
+  // latent.ts
+  'latent.encode',
+  'latent.map',
+  'latent.cancel',
+  'latent.vectors',
+  'latent.invert',
+  'latent.attribute',
+  'latent.decoder',
+  'latent.decode',
+  'latent.images',
+  // export.ts
+  'export.run',
+  'export.cancel',
+  'export.importModel',
 ] as const;
 
 export const EVENT_NAMES = [
@@ -36,4 +56,7 @@ export const EVENT_NAMES = [
   'runs.evalProgress',
   'datasets.importProgress',
   'datasets.changed',
+  'runs.finished',
+  'latent.progress',
+  'export.progress',
 ] as const;

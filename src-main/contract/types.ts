@@ -115,6 +115,15 @@ export interface RunSummary {
   /** Epochs completed, and the latest epoch metrics if any. */
   epochsDone: number;
   last: EpochPoint | null;
+  /** Free text the user keeps with the run (runs.update). */
+  notes: string;
+  /** Short labels for filtering the runs view, in the user's order, without duplicates. */
+  tags: string[];
+  /**
+   * A running run whose trainer is paused between steps (training.pause): the status stays
+   * 'running' in the history (a paused run of a studio that dies is interrupted like any other).
+   */
+  paused: boolean;
 }
 
 export interface RunMetrics {

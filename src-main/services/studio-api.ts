@@ -2,7 +2,9 @@
  * The studio's composition surface: one object built from ports (data dir, trainer launcher) that
  * every host (Electron main, web server, CLI) dispatches commands into and listens to.
  */
-import type { AppInfo, EventName, Events, Result } from '../contract/index.ts';
+import type { AppInfo, CommandName, CommandOutput, CommandParsed, EventName, Events, Result } from '../contract/index.ts';
+import type { Store } from '../store/index.ts';
+import type { TrainingSupervisor } from './training.ts';
 import type { TrainerLauncher } from '../trainer/protocol.ts';
 
 export interface StudioOptions {
@@ -25,4 +27,25 @@ export interface Studio {
   subscribe(listener: StudioListener): () => void;
   /** Stops running trainers (their runs end as 'stopped') and closes the database. */
   close(): Promise<void>;
+}
+
+/** The handlers of a subset of the contract's commands (each area's service builds its own). */
+export type HandlersFor<K extends CommandName> = {
+  [C in K]: (input: CommandParsed<C>) => CommandOutput<C> | Promise<CommandOutput<C>>;
+};
+
+/** What each area's service gets from the studio. */
+export interface ServiceContext {
+  store: Store;
+  supervisor: TrainingSupervisor;
+  dataDir: string;
+  appVersion: string;
+  launcher: TrainerLauncher;
+  emit: <E extends EventName>(event: E, payload: Events[E]) => void;
+}
+
+/** An area's service: its handlers, and what to do when the studio closes (cancel jobs, stop workers). */
+export interface AreaService<K extends CommandName> {
+  handlers: HandlersFor<K>;
+  close(): Promise<void> | void;
 }

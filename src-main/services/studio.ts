@@ -34,6 +34,10 @@ import { datasetSource, evalRun, listEvaluations, resumeRun } from './run-ops.ts
 import type { Studio, StudioListener, StudioOptions } from './studio-api.ts';
 import { systemDoctor } from './system.ts';
 import { TrainingSupervisor } from './training.ts';
+import { createHistoryService, type HistoryCommand } from './history.ts';
+import { createLatentService, type LatentCommand } from './latent.ts';
+import { createExportService, type ExportCommand } from './export.ts';
+import type { ServiceContext } from './studio-api.ts';
 
 export type Handlers = {
   [K in CommandName]: (input: CommandParsed<K>) => CommandOutput<K> | Promise<CommandOutput<K>>;
@@ -110,7 +114,15 @@ export function createStudio(opts: StudioOptions): Studio {
     isRunActive: (id) => supervisor.isActive(id),
     checkpointRoot: path.join(opts.dataDir, 'checkpoints'),
   });
-  const handlers: Handlers = { ...buildHandlers(store, supervisor, info), ...datasets.handlers };
+  const ctx: ServiceContext = { store, supervisor, dataDir: opts.dataDir, appVersion: info.version, launcher: opts.launcher, emit };
+  const areas = [createHistoryService(ctx), createLatentService(ctx), createExportService(ctx)] as const;
+  const handlers: Handlers = {
+    ...buildHandlers(store, supervisor, info),
+    ...datasets.handlers,
+    ...areas[0].handlers,
+    ...areas[1].handlers,
+    ...areas[2].handlers,
+  };
   let closed = false;
 
   return {
@@ -135,6 +147,7 @@ export function createStudio(opts: StudioOptions): Studio {
       if (closed) return;
       closed = true;
       datasets.jobs.cancelAll();
+      for (const a of areas) await a.close();
       await supervisor.stopAll();
       listeners.clear();
       store.close();
@@ -142,7 +155,11 @@ export function createStudio(opts: StudioOptions): Studio {
   };
 }
 
-function buildHandlers(store: Store, supervisor: TrainingSupervisor, info: AppInfo): Omit<Handlers, keyof DatasetHandlers> {
+function buildHandlers(
+  store: Store,
+  supervisor: TrainingSupervisor,
+  info: AppInfo,
+): Omit<Handlers, keyof DatasetHandlers | HistoryCommand | LatentCommand | ExportCommand> {
   const dataset = (id: string) => {
     const d = store.datasets.get(id);
     if (!d) throw new StudioError('NOT_FOUND', `no dataset with id "${id}"`, 'id');

@@ -147,6 +147,53 @@ export class TrainingSupervisor {
     });
   }
 
+  /**
+   * Runs a named background job (trainer/jobs.ts) in its own trainer process and resolves with its
+   * value. Progress goes to `onProgress`; aborting the signal kills the process and rejects with
+   * CANCELLED. Closing the studio kills running jobs too.
+   */
+  runJob<T = unknown>(
+    kind: string,
+    payload: unknown,
+    opts: { onProgress?: (phase: string, done: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    let handle: TrainerHandle;
+    if (opts.signal?.aborted) return Promise.reject(new StudioError('CANCELLED', `${kind} was cancelled`));
+    try {
+      handle = this.#o.launcher();
+    } catch (e) {
+      return Promise.reject(new StudioError('TRAINER_FAILED', `could not start a worker process: ${(e as Error).message}`));
+    }
+    const key = ++this.#evalSeq;
+    this.#evals.set(key, handle);
+    return new Promise<T>((resolve, reject) => {
+      let result: { value: unknown } | null = null;
+      let failure: string | null = null;
+      let cancelled = false;
+      const onAbort = () => {
+        cancelled = true;
+        handle.kill();
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      handle.onMessage((msg) => {
+        if (msg.type === 'jobProgress') opts.onProgress?.(msg.phase, msg.done, msg.total);
+        else if (msg.type === 'jobResult') result = { value: msg.value };
+        else if (msg.type === 'failed') failure = msg.message;
+      });
+      handle.onExit((code, signal) => {
+        this.#evals.delete(key);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (result) resolve(result.value as T);
+        else if (cancelled) reject(new StudioError('CANCELLED', `${kind} was cancelled`));
+        else {
+          const why = failure ?? (signal ? `the worker process was killed (${signal})` : `the worker process exited (code ${code}) without a result`);
+          reject(new StudioError('TRAINER_FAILED', `${kind} failed: ${why}`));
+        }
+      });
+      handle.send({ type: 'job', kind, payload });
+    });
+  }
+
   /** Asks the trainer to stop after its current step; kills it if it does not end in time. */
   stop(runId: string): void {
     const run = this.#active.get(runId);

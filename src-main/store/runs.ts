@@ -24,6 +24,9 @@ export type RunPatch = Partial<{
   tfjsVersion: string;
   ownerPid: number | null;
   trainerPid: number | null;
+  name: string;
+  notes: string;
+  tags: string[];
 }>;
 
 export interface RunsRepo {
@@ -54,6 +57,9 @@ const PATCH_COLUMNS = {
   tfjsVersion: 'tfjs_version',
   ownerPid: 'owner_pid',
   trainerPid: 'trainer_pid',
+  name: 'name',
+  notes: 'notes',
+  tags: 'tags',
 } as const satisfies Record<keyof RunPatch, string>;
 
 interface RunRow {
@@ -73,13 +79,15 @@ interface RunRow {
   finished_at: number | null;
   error: string | null;
   epochs_done: number;
+  notes: string;
+  tags: string;
 }
 type RunWithLastRow = RunRow & { [K in keyof EpochRow as `e_${K}`]: EpochRow[K] | null };
 
 // The latest epoch row is joined by its key: (run_id, max(epoch)) is one seek in the primary key.
 const SELECT_RUNS = `
   SELECT r.id, r.name, r.dataset_id, d.name AS dataset_name, r.status, r.config, r.seed, r.backend, r.device,
-         r.app_version, r.tfjs_version, r.created_at, r.started_at, r.finished_at, r.error,
+         r.app_version, r.tfjs_version, r.created_at, r.started_at, r.finished_at, r.error, r.notes, r.tags,
          (SELECT count(*) FROM epoch_metrics c WHERE c.run_id = r.id) AS epochs_done,
          ${epochColumns.map((c) => `e.${c} AS e_${c}`).join(', ')}
   FROM runs r
@@ -113,6 +121,9 @@ function toSummary(r: RunWithLastRow): RunSummary {
     error: r.error,
     epochsDone: r.epochs_done,
     last,
+    notes: r.notes,
+    tags: JSON.parse(r.tags) as string[],
+    paused: false,
   };
 }
 
@@ -190,7 +201,7 @@ export function runsRepo(db: Database.Database, now: () => number): RunsRepo {
         stmt = db.prepare(`UPDATE runs SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`);
         updates.set(signature, stmt);
       }
-      if (stmt.run(...keys.map((k) => patch[k]), id).changes === 0) throw new StudioError('NOT_FOUND', `no run ${id}`);
+      if (stmt.run(...keys.map((k) => (k === 'tags' ? JSON.stringify(patch.tags) : patch[k])), id).changes === 0) throw new StudioError('NOT_FOUND', `no run ${id}`);
     },
     delete(id) {
       if (del.run(id).changes === 0) throw new StudioError('NOT_FOUND', `no run ${id}`);

@@ -18,6 +18,7 @@ import { describeFailure, loadResumeState, type ResumeState } from '../core/resu
 import { loadBuiltin } from '../core/sample-data.ts';
 import { evaluationBatch, seedStreams, splitIndices, train, type TrainOptions } from '../core/train.ts';
 import { selectBackend } from './backend.ts';
+import { runJob } from './jobs.ts';
 import type { DatasetSource, FromTrainer, ToTrainer } from './protocol.ts';
 
 interface ElectronParentPort {
@@ -249,6 +250,18 @@ function main(): void {
       started = true;
       runTraining(channel, msg, () => stop).then(
         () => channel.exit(0),
+        (err: unknown) => fail(err),
+      );
+    } else if (msg?.type === 'job' && !started) {
+      started = true;
+      runJob(msg.kind, msg.payload, {
+        progress: (phase, done, total) => void channel.send({ type: 'jobProgress', phase, done, total }),
+        backend: (info) => void channel.send({ type: 'backend', info }),
+      }).then(
+        async (value) => {
+          await channel.send({ type: 'jobResult', value });
+          await channel.exit(0);
+        },
         (err: unknown) => fail(err),
       );
     } else if (msg?.type === 'eval' && !started) {

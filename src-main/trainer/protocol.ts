@@ -57,6 +57,16 @@ export type ToTrainer =
       /** Backend choice; the run's own config.backend when absent. */
       backend?: TrainConfig['backend'];
     }
+  | {
+      /**
+       * A named background job (trainer/jobs.ts lists them): encoding a split for the latent
+       * explorer, a projection, an export... `payload` is the job's own JSON input. Large results
+       * go to files whose paths main chose (in the payload); the message carries only what is small.
+       */
+      type: 'job';
+      kind: string;
+      payload: unknown;
+    }
   | { type: 'stop' };
 
 export type FromTrainer =
@@ -67,6 +77,8 @@ export type FromTrainer =
   | { type: 'done'; status: 'completed' | 'stopped' }
   | { type: 'evalProgress'; phase: EvalProgress['phase']; done: number; total: number }
   | { type: 'evalResult'; result: Omit<EvalResult, 'runId' | 'split' | 'createdAt'> }
+  | { type: 'jobProgress'; phase: string; done: number; total: number }
+  | { type: 'jobResult'; value: unknown }
   | {
       type: 'failed';
       message: string;

@@ -7,8 +7,9 @@
 import type { Migration } from '../migrate.ts';
 import { migration001 } from './001-initial.ts';
 import { migration002 } from './002-metrics-extra.ts';
+import { migration003 } from './003-run-notes.ts';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
 
 /** The schema version this build writes and understands; a newer database is refused. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;

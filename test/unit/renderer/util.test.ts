@@ -103,6 +103,9 @@ test('runs sort newest first; durations of finished and running runs', () => {
     error: null,
     epochsDone: 0,
     last: null,
+    notes: '',
+    tags: [],
+    paused: false,
     ...extra,
   });
   assert.deepEqual(sortRuns([run('a', 1), run('c', 3), run('b', 3)]).map((r) => r.id), ['c', 'b', 'a']);

@@ -487,6 +487,9 @@ describe('runs', () => {
       error: null,
       epochsDone: 0,
       last: null,
+      notes: '',
+      tags: [],
+      paused: false,
     };
     assert.deepEqual(created, expected);
     assert.deepEqual(store.runs.get('r1'), expected);
