@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DatasetInfo, EpochPoint, EvalProgress, EvalResult, Result, RunSummary, StepPoint, TrainConfig } from '../contract/index.ts';
 import { applyOverrides, TrainConfigSchema } from '../contract/index.ts';
+import { EXPORT_FORMATS, type ExportResult } from '../contract/export.ts';
 import { appRoot, defaultDataDir, readAppVersion, resolveDataDir } from '../services/paths.ts';
 import type { Studio } from '../services/studio-api.ts';
 import { ProgressBar } from './progress.ts';
@@ -38,6 +39,14 @@ Commands:
        [--max-samples N] [--seed N]
                                    evaluate a checkpoint (default: the latest) on a split: -ELBO,
                                    bits/dim, IWAE NLL (k up to 5000), reconstruction MSE, PSNR, SSIM
+  export <run> --format tfjs|onnx|report|embeddings|grids|metrics|sampler [--format ...]
+         [--out DIR] [--checkpoint EPOCH]
+                                   export a checkpoint (default: the latest); formats repeat or
+                                   come as a comma list; models are loaded back by tfjs and ONNX
+                                   Runtime and must match the studio within 1e-4; DIR must be new
+                                   or empty (default: a new folder under the data dir's exports/)
+  runs import-model <dir> [--name NAME]
+                                   open a model export (manifest.json + tfjs/) as a new run
   serve [--port N] [--host H] [--allow-remote]
                                    serve the studio in a browser (web mode)
   doctor                           which compute backends load here, and why not
@@ -93,6 +102,8 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
         port: { type: 'string' },
         host: { type: 'string' },
         'allow-remote': { type: 'boolean', default: false },
+        format: { type: 'string', multiple: true, default: [] },
+        out: { type: 'string' },
       },
     });
   } catch (e) {
@@ -159,7 +170,17 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
           const d = await call<DatasetInfo>(s, 'datasets.get', { id: r.datasetId });
           return await followRun(s, () => call<RunSummary>(s, 'runs.resume', { id }), r.config, d, json, io, call, 'resume');
         }
-        throw new CliError(`unknown command "${cmd}"; try: runs ls | runs show <id> | runs resume <id>`, 2);
+        if (pos[1] === 'import-model' && pos[2]) {
+          const r = await call<RunSummary>(s, 'export.importModel', { path: path.resolve(pos[2]), ...(v.name ? { name: v.name } : {}) });
+          if (json) printJson(r);
+          else print(`${r.id} ${r.name}: imported (${r.status}, dataset ${r.datasetName})`);
+          return 0;
+        }
+        throw new CliError(`unknown command "${cmd}"; try: runs ls | runs show <id> | runs resume <id> | runs import-model <dir>`, 2);
+      }
+      case 'export': {
+        if (!pos[1]) throw new CliError('export needs a run id (see: vae-studio runs ls)', 2);
+        return await exportRun(await open(), pos[1], { format: v.format, out: v.out, checkpoint: v.checkpoint }, json, io);
       }
       case 'eval': {
         if (!pos[1]) throw new CliError('eval needs a run id (see: vae-studio runs ls)', 2);
@@ -408,6 +429,69 @@ async function evaluate(
   } finally {
     off();
     bar.done();
+  }
+}
+
+/**
+ * `export <run> --format ... [--out DIR] [--checkpoint N]`: a progress bar on a terminal, then the
+ * files written and one line per runtime check. Ctrl+C cancels (nothing is left; exit 130).
+ */
+async function exportRun(
+  studio: Studio,
+  runId: string,
+  v: { format: string[]; out?: string | undefined; checkpoint?: string | undefined },
+  json: boolean,
+  io: Io,
+): Promise<number> {
+  const formats = [...new Set(v.format.flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean))];
+  if (formats.length === 0) throw new CliError(`export needs --format (${EXPORT_FORMATS.join(', ')}; repeat it or give a comma list)`, 2);
+  const unknown = formats.filter((f) => !(EXPORT_FORMATS as readonly string[]).includes(f));
+  if (unknown.length > 0) throw new CliError(`unknown --format ${unknown.join(', ')} (choose from ${EXPORT_FORMATS.join(', ')})`, 2);
+  const jobId = `cli-export-${process.pid}-${Date.now().toString(36)}`;
+  const input = {
+    runId,
+    formats,
+    jobId,
+    ...(v.out !== undefined ? { out: path.resolve(v.out) } : {}),
+    ...(v.checkpoint !== undefined ? { checkpointEpoch: int(v.checkpoint, '--checkpoint') } : {}),
+  };
+  const bar = new ProgressBar(io.err);
+  const off = studio.subscribe((event, payload) => {
+    if (event !== 'export.progress' || json) return;
+    const p = payload as { jobId: string | null; phase: string; done: number; total: number };
+    if (p.jobId === jobId) bar.update(p.total > 0 ? p.done / p.total : 0, p.phase);
+  });
+  const onSigint = () => {
+    io.err.write('\ncancelling the export…\n');
+    void studio.dispatch('export.cancel', { jobId });
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const r = (await studio.dispatch('export.run', input)) as Result<ExportResult>;
+    bar.done();
+    if (!r.ok) {
+      if (r.error.code === 'CANCELLED') {
+        io.err.write(`vae-studio: ${r.error.message}\n`);
+        return 130;
+      }
+      throw new CliError(`${r.error.message}${r.error.code === 'INVALID_INPUT' ? '' : ` [${r.error.code}]`}`);
+    }
+    const e = r.value;
+    if (json) {
+      io.out.write(`${JSON.stringify(e)}\n`);
+      return 0;
+    }
+    const lines = [`${e.runId} epoch ${e.epoch} -> ${e.out}  (${e.formats.join(', ')}, ${(e.durationMs / 1000).toFixed(1)} s)`];
+    for (const f of e.files) lines.push(`  ${path.relative(e.out, f.path).padEnd(40)} ${String(f.bytes).padStart(10)} bytes`);
+    for (const c of e.verifications) {
+      lines.push(`verified ${c.format} ${c.model.padEnd(7)} with ${c.runtime}: max |difference| ${c.maxAbsDiff.toExponential(2)} <= ${c.tolerance}  ${c.passed ? 'ok' : 'FAILED'}`);
+    }
+    io.out.write(`${lines.join('\n')}\n`);
+    return 0;
+  } finally {
+    off();
+    bar.done();
+    process.off('SIGINT', onSigint);
   }
 }
 

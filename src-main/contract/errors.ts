@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'TRAINER_FAILED', // the trainer process could not start or died
   'DB_NEWER', // the history database was written by a newer studio
   'DB_CORRUPT', // the history database could not be read; it was moved aside
+  'EXPORT_VERIFY_FAILED', // an exported model, loaded by a real runtime, did not reproduce the studio's outputs; nothing was kept
   'INTERNAL', // a bug: the message says what happened
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
