@@ -100,12 +100,19 @@ describe('electron-builder.json', () => {
       'node_modules/better-sqlite3/package.json',
       'node_modules/zod/v4/index.js',
       'node_modules/ws/index.js',
+      // The offline sampler page of an export copies the browser build of tfjs.
+      'node_modules/@tensorflow/tfjs/dist/tf.min.js',
+      'node_modules/onnxruntime-node/dist/index.js',
+      'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
     ]) {
       assert.ok(packaged(f), `${f} must be packaged`);
     }
     for (const f of [
       'node_modules/@tensorflow/tfjs/dist/tf.min.js.map',
       'node_modules/@tensorflow/tfjs/dist/tf.es2017.js',
+      'node_modules/@tensorflow/tfjs/dist/tf.es2017.min.js',
+      'node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js',
+      'node_modules/onnxruntime-node/script/install.js',
       'node_modules/better-sqlite3/deps/sqlite3/sqlite3.c',
       'node_modules/better-sqlite3/build/Release/obj.target/better_sqlite3/src/better_sqlite3.o',
     ]) {
@@ -125,7 +132,20 @@ describe('electron-builder.json', () => {
     ]) {
       assert.ok(unpacked(f), `${f} must be unpacked`);
     }
+    // The ONNX Runtime binding loads libonnxruntime from its own folder: both must be real files.
+    assert.ok(unpacked('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'));
     assert.ok(!unpacked('out/main/index.js'), 'the app code stays inside the asar (integrity)');
+  });
+
+  test('each installer carries only its own platform of the ONNX Runtime binaries', () => {
+    const b = 'node_modules/onnxruntime-node/bin/napi-v6';
+    const ships = (platform: 'linux' | 'win' | 'mac', file: string) =>
+      !((config as unknown as Record<string, { files?: string[] }>)[platform]?.files ?? []).some(
+        (p) => p.startsWith('!') && minimatch(file, p.slice(1), { dot: true }),
+      );
+    assert.ok(ships('linux', `${b}/linux/x64/libonnxruntime.so.1`) && !ships('linux', `${b}/win32/x64/onnxruntime.dll`) && !ships('linux', `${b}/darwin/arm64/libonnxruntime.1.dylib`));
+    assert.ok(ships('win', `${b}/win32/x64/onnxruntime.dll`) && !ships('win', `${b}/linux/x64/libonnxruntime.so.1`));
+    assert.ok(ships('mac', `${b}/darwin/arm64/libonnxruntime.1.dylib`) && !ships('mac', `${b}/linux/x64/libonnxruntime.so.1`));
   });
 
   test('the Electron-ABI SQLite build ships as resources/electron-native (where native.ts looks)', () => {
