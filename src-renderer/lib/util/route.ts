@@ -2,7 +2,8 @@
  * Hash routes (#/train, #/runs/<id>): they survive a reload and need no server support, which
  * matters for app://studio/ in Electron as much as for the web server.
  */
-export const PAGES = ['datasets', 'train', 'runs', 'latent', 'export', 'compute'] as const;
+/** 'compare' has no entry in the navigation: its id is the compared run ids joined by commas. */
+export const PAGES = ['datasets', 'train', 'runs', 'latent', 'export', 'compute', 'compare'] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface Route {
