@@ -191,7 +191,9 @@ export function formatNumber(v: number): string {
   if (a >= 1e4) return `${trim((v / 1e3).toPrecision(3))}k`;
   if (a >= 100) return v.toFixed(1).replace(/\.0$/, '');
   if (a >= 0.01) return trim(v.toPrecision(3));
-  return v.toExponential(1);
+  // Three significant digits, trailing zeros dropped: 1e-3, 1.05e-3 and 9.5e-4 stay apart on an axis.
+  const [mant, exp] = v.toExponential(2).split('e');
+  return `${trim(mant!)}e${exp}`;
 }
 
 function trim(s: string): string {

@@ -5,15 +5,19 @@
  * redraw without deep reactivity.
  */
 import type { EpochPoint, StepPoint } from '../../../src-main/contract/index.ts';
+import { lowerBound } from './chart-math.ts';
 import type { SeriesData } from './chart-math.ts';
 
-export const STEP_FIELDS = ['loss', 'recon', 'kl', 'negElbo', 'samplesPerSec', 'epoch', 'timeMs'] as const;
+export const STEP_FIELDS = ['loss', 'recon', 'kl', 'negElbo', 'samplesPerSec', 'epoch', 'timeMs', 'beta', 'lr'] as const;
 export type StepField = (typeof STEP_FIELDS)[number];
+/** Fields a StepPoint may lack (runs recorded before they existed): held as NaN, given back absent. */
+const OPTIONAL_FIELDS: ReadonlySet<StepField> = new Set(['beta', 'lr']);
 
 export class StepSeries {
   #cap: number;
   #length = 0;
   #version = 0;
+  #generation = 0;
   x: Float64Array;
   readonly cols: Record<StepField, Float64Array>;
 
@@ -29,6 +33,10 @@ export class StepSeries {
   get version(): number {
     return this.#version;
   }
+  /** Changes on reset and replaceHistory (not on append): derived copies must be rebuilt. */
+  get generation(): number {
+    return this.#generation;
+  }
   get lastStep(): number {
     return this.#length > 0 ? this.x[this.#length - 1]! : -Infinity;
   }
@@ -41,7 +49,7 @@ export class StepSeries {
       if (this.#length === this.#cap) this.#grow();
       const i = this.#length++;
       this.x[i] = p.step;
-      for (const f of STEP_FIELDS) this.cols[f][i] = p[f];
+      for (const f of STEP_FIELDS) this.cols[f][i] = p[f] ?? Number.NaN;
       added++;
     }
     if (added > 0) this.#version++;
@@ -51,6 +59,7 @@ export class StepSeries {
   reset(points: readonly StepPoint[] = []): void {
     this.#length = 0;
     this.#version++;
+    this.#generation++;
     this.append(points);
   }
 
@@ -65,6 +74,23 @@ export class StepSeries {
     this.reset(history.filter((p) => p.step < first).concat(held));
   }
 
+  /**
+   * Replaces the points up to the last step of `history` (a fresh, possibly downsampled read of the
+   * run from runs.metrics) and keeps the held points after it (live ones that arrived meanwhile).
+   * Used to bound memory on long runs and to fetch more detail for a zoomed range.
+   */
+  replaceHistory(history: readonly StepPoint[]): void {
+    const end = history.length > 0 ? history[history.length - 1]!.step : -Infinity;
+    const after: StepPoint[] = [];
+    for (let i = lowerBoundAfter(this.x, this.#length, end); i < this.#length; i++) after.push(this.#point(i));
+    this.reset(history.concat(after));
+  }
+
+  /** How many held points have x in [x0, x1]. */
+  countInRange(x0: number, x1: number): number {
+    return lowerBoundAfter(this.x, this.#length, x1) - lowerBound(this.x, this.#length, x0);
+  }
+
   /** The latest point as a StepPoint, or null. */
   last(): StepPoint | null {
     return this.#length === 0 ? null : this.#point(this.#length - 1);
@@ -72,7 +98,10 @@ export class StepSeries {
 
   #point(i: number): StepPoint {
     const p = { step: this.x[i]! } as StepPoint;
-    for (const f of STEP_FIELDS) p[f] = this.cols[f][i]!;
+    for (const f of STEP_FIELDS) {
+      const v = this.cols[f][i]!;
+      if (!(OPTIONAL_FIELDS.has(f) && Number.isNaN(v))) p[f] = v;
+    }
     return p;
   }
 
@@ -94,8 +123,23 @@ export class StepSeries {
   }
 }
 
-/** Epoch points as chart series (x = epoch). Null values (no validation split) are left out. */
-export function epochSeries(points: readonly EpochPoint[], field: 'negElbo' | 'valNegElbo' | 'recon' | 'kl'): SeriesData {
+/** First index whose x is greater than `v`. */
+function lowerBoundAfter(x: ArrayLike<number>, length: number, v: number): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (x[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Epoch points as chart series (x = epoch). Null or absent values (no validation split, older runs) are left out. */
+export function epochSeries(
+  points: readonly EpochPoint[],
+  field: 'negElbo' | 'valNegElbo' | 'recon' | 'kl' | 'activeUnits' | 'valRecon' | 'valKl',
+): SeriesData {
   const xs: number[] = [];
   const ys: number[] = [];
   for (const p of points) {

@@ -8,4 +8,9 @@ export interface ChartSeries {
   /** Draw a dot on each point (for short series such as epochs). */
   markers?: boolean;
   dashed?: boolean;
+  /**
+   * Changes when the data were replaced rather than appended to (e.g. StepSeries.generation), so a
+   * smoothed copy is recomputed from scratch; without it the chart compares the y buffers.
+   */
+  generation?: number;
 }

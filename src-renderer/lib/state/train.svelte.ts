@@ -3,12 +3,22 @@
  * the run on screen. Progress arrives as events; the first ones can come before the answer to
  * training.start (main emits 'running' while starting), so events of unknown runs are kept while a
  * start is in flight and replayed once its run id is known.
+ *
+ * Long runs stay light: the step series is read from main downsampled to about the charts' width
+ * (runs.metrics maxPoints), live points are appended, and once the held points pass LIVE_LIMIT the
+ * series is re-read downsampled. runs.metrics has no x-range, so a zoomed range is drawn from the
+ * points held; when they are too coarse there, the whole run is re-read at a resolution that gives
+ * the zoomed range about one point per pixel column (up to the contract's 100,000 points).
  */
 import { ACTIVE_STATUSES, DEFAULT_CONFIG } from '../../../src-main/contract/index.ts';
 import type { BackendInfo, EpochPoint, Events, RunSummary, StepPoint } from '../../../src-main/contract/index.ts';
 import { ClientError, errorMessage } from '../api/client.ts';
 import type { Client } from '../api/client.ts';
 import { StepSeries, upsertEpoch } from '../charts/series.ts';
+import { maxPointsForRange, needsDetail } from '../charts/zoom.ts';
+import type { XRange } from '../charts/zoom.ts';
+import { EstimateState } from './estimate.svelte.ts';
+import { PreviewsState } from './previews.svelte.ts';
 import { checkForm, fieldForPath, formFromConfig } from '../util/config-form.ts';
 import type { FieldErrors, FieldKey, FormValues } from '../util/config-form.ts';
 import { onReconnect } from '../util/reconnect.ts';
@@ -21,6 +31,8 @@ type Stashed =
   | { kind: 'status'; payload: Events['training.status'] };
 
 const DEFAULT_FORM = formFromConfig(DEFAULT_CONFIG);
+/** Live points held before the series is re-read downsampled from main. */
+export const LIVE_LIMIT = 50_000;
 
 export class TrainState {
   readonly #client: Client;
@@ -42,12 +54,30 @@ export class TrainState {
   latest = $state.raw<StepPoint | null>(null);
   starting = $state(false);
   stopping = $state(false);
+  /** A pause or resume request in flight. */
+  pausing = $state(false);
+  resuming = $state(false);
+  /** The x range the step charts show (null: all), shared by them. */
+  stepZoom = $state.raw<XRange | null>(null);
+  /** Steps of the run on screen (from runs.metrics, then the live steps). */
+  totalSteps = $state(0);
+  /** Width in px of the step charts' plots: the resolution asked of main. */
+  chartColumns = 800;
+  readonly estimate: EstimateState;
+  readonly previews: PreviewsState;
+  #fetchingSteps = false;
 
   #stash: Map<string, Stashed[]> | null = null;
 
   constructor(client: Client) {
     this.#client = client;
+    this.estimate = new EstimateState(client);
+    this.previews = new PreviewsState(client);
     client.on('training.progress', (p) => this.#route({ kind: 'progress', payload: p }));
+    // Pausing from another window (or the CLI) shows here too.
+    client.on('runs.changed', ({ runId }) => {
+      if (runId && runId === this.run?.id) void this.#refreshSummary(runId);
+    });
     client.on('training.epoch', (p) => this.#route({ kind: 'epoch', payload: p }));
     client.on('training.status', (p) => this.#route({ kind: 'status', payload: p }));
     onReconnect(client, () => void this.#resync());
@@ -56,6 +86,11 @@ export class TrainState {
 
   get active(): boolean {
     return this.run !== null && ACTIVE_STATUSES.includes(this.run.status);
+  }
+
+  /** The run on screen is running but held between two steps. */
+  get paused(): boolean {
+    return this.active && this.run?.paused === true;
   }
 
   get canStart(): boolean {
@@ -134,6 +169,79 @@ export class TrainState {
     }
   }
 
+  async pause(): Promise<void> {
+    const run = this.run;
+    if (!run || !this.active || this.paused || this.pausing) return;
+    this.pausing = true;
+    try {
+      this.#merge(await this.#client.call('training.pause', { runId: run.id }));
+    } catch (e) {
+      this.banner = `Could not pause the run: ${errorMessage(e)}`;
+    } finally {
+      this.pausing = false;
+    }
+  }
+
+  async resume(): Promise<void> {
+    const run = this.run;
+    if (!run || !this.paused || this.resuming) return;
+    this.resuming = true;
+    try {
+      this.#merge(await this.#client.call('training.resume', { runId: run.id }));
+    } catch (e) {
+      this.banner = `Could not resume the run: ${errorMessage(e)}`;
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  /**
+   * Zooms the step charts to a range (null: all). When the points held there are too coarse for
+   * the plot's width, the run is re-read at a finer resolution.
+   */
+  setStepZoom(range: XRange | null): void {
+    this.stepZoom = range;
+    const run = this.run;
+    if (!run || !range) return;
+    const held = this.steps.countInRange(range.x0, range.x1);
+    if (needsDetail(held, range, this.totalSteps, this.chartColumns)) {
+      void this.#rereadSteps(run.id, maxPointsForRange(range, this.totalSteps, this.chartColumns));
+    }
+  }
+
+  /** Takes a fresher summary of the shown run, keeping a status an event already brought. */
+  #merge(summary: RunSummary): void {
+    const cur = this.run;
+    if (cur?.id !== summary.id) return;
+    this.run = { ...summary, status: ACTIVE_STATUSES.includes(cur.status) ? summary.status : cur.status, epochsDone: Math.max(cur.epochsDone, summary.epochsDone) };
+  }
+
+  async #refreshSummary(runId: string): Promise<void> {
+    try {
+      const summary = await this.#client.call('runs.get', { id: runId });
+      if (this.run?.id === runId && summary.paused !== this.run.paused) this.run = { ...this.run, paused: summary.paused };
+    } catch {
+      /* the status events carry on; a missed pause flag is corrected by the next change */
+    }
+  }
+
+  /** Re-reads the step series from main at `maxPoints` (live points after it are kept). */
+  async #rereadSteps(runId: string, maxPoints: number): Promise<void> {
+    if (this.#fetchingSteps) return;
+    this.#fetchingSteps = true;
+    try {
+      const m = await this.#client.call('runs.metrics', { id: runId, maxPoints });
+      if (this.run?.id !== runId) return;
+      this.steps.replaceHistory(m.steps);
+      this.stepsVersion = this.steps.version;
+      this.totalSteps = Math.max(this.totalSteps, m.totalSteps);
+    } catch {
+      /* keep what is held */
+    } finally {
+      this.#fetchingSteps = false;
+    }
+  }
+
   /** Shows a run from scratch (new start or attach): empty series, its summary. */
   #show(run: RunSummary): void {
     this.run = run;
@@ -143,6 +251,9 @@ export class TrainState {
     this.epochs = [];
     this.stopping = false;
     this.backend = null;
+    this.stepZoom = null;
+    this.totalSteps = 0;
+    this.previews.show(run.id);
   }
 
   #route(ev: Stashed): void {
@@ -163,15 +274,21 @@ export class TrainState {
         if (this.steps.append(ev.payload.points) > 0) {
           this.stepsVersion = this.steps.version;
           this.latest = this.steps.last();
+          this.totalSteps = Math.max(this.totalSteps, this.latest?.step ?? 0);
+          if (this.steps.length > LIVE_LIMIT) void this.#rereadSteps(run.id, maxPointsForRange(null, this.totalSteps, this.chartColumns * 4));
         }
         break;
       case 'epoch':
         this.epochs = upsertEpoch(this.epochs, ev.payload.point);
         this.run = { ...run, epochsDone: Math.max(run.epochsDone, this.epochs.length), last: ev.payload.point };
+        this.previews.onEpoch(ev.payload.point.epoch);
         break;
       case 'status': {
         const { status, error, backend } = ev.payload;
         const next: RunSummary = { ...run, status, error };
+        // Main may say whether the trainer is paused; an ended run is never paused.
+        if (ev.payload.paused !== undefined) next.paused = ev.payload.paused;
+        if (!ACTIVE_STATUSES.includes(status)) next.paused = false;
         if (backend) {
           this.backend = backend;
           next.backend = backend.backend;
@@ -214,11 +331,12 @@ export class TrainState {
   }
 
   async #loadHistory(runId: string): Promise<void> {
-    const m = await this.#client.call('runs.metrics', { id: runId, maxPoints: 5000 });
+    const m = await this.#client.call('runs.metrics', { id: runId, maxPoints: maxPointsForRange(null, 1, this.chartColumns * 2) });
     if (this.run?.id !== runId) return;
     this.steps.mergeHistory(m.steps);
     this.stepsVersion = this.steps.version;
     this.latest = this.steps.last();
+    this.totalSteps = Math.max(this.totalSteps, m.totalSteps);
     let epochs = this.epochs;
     for (const p of m.epochs) epochs = upsertEpoch(epochs, p);
     this.epochs = epochs;
