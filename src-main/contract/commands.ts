@@ -171,7 +171,11 @@ export interface Events extends HistoryEvents, LatentEvents, ExportEvents {
   /** New training steps, batched by main at about 10 Hz. */
   'training.progress': { runId: string; points: StepPoint[] };
   'training.epoch': { runId: string; point: EpochPoint };
-  'training.status': { runId: string; status: RunStatus; error: string | null; backend?: BackendInfo };
+  /**
+   * `paused` is set when a running run is paused or resumed (training.pause / training.resume);
+   * `held` once more when its trainer confirms that it holds between two steps.
+   */
+  'training.status': { runId: string; status: RunStatus; error: string | null; backend?: BackendInfo; paused?: boolean; held?: boolean };
   'runs.changed': { runId: string | null };
   'runs.evalProgress': EvalProgress;
   'datasets.importProgress': ImportProgress;

@@ -7,7 +7,7 @@
  * single-instance lock is taken before anything opens the history database (two processes writing
  * one SQLite file is what the lock prevents).
  */
-import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session, shell, utilityProcess } from 'electron';
+import { BrowserWindow, Menu, Notification, app, dialog, ipcMain, protocol, session, shell, utilityProcess } from 'electron';
 import type { MenuItemConstructorOptions } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { createStudio } from '../services/studio.ts';
 import type { Studio } from '../services/studio-api.ts';
 import { createSenderCheck, forwardStudioEvents, registerIpc } from './ipc.ts';
 import { resolveNativeBinding } from './native.ts';
+import { subscribeRunNotifications } from './notify.ts';
 import { APP_ENTRY_URL, APP_SCHEME, createAppProtocolHandler, isAppUrl } from './protocol.ts';
 import { CONTENT_SECURITY_POLICY, denyAllPermissions, installCsp } from './security.ts';
 import { system } from '../services/system.ts';
@@ -137,6 +138,17 @@ async function start(): Promise<void> {
   const windows = () => BrowserWindow.getAllWindows().map((w) => w.webContents);
   registerIpc(ipcMain, studio, createSenderCheck({ windows, extraOrigins }));
   forwardStudioEvents(studio, windows, extraOrigins);
+  // Long runs that finish or fail get a native notification; clicking it brings the window back.
+  subscribeRunNotifications(studio, {
+    isSupported: () => Notification.isSupported(),
+    create: (options) => new Notification(options),
+    focus: () => {
+      if (!mainWindow) mainWindow = createWindow();
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.show();
+      mainWindow.focus();
+    },
+  });
 
   buildMenu(dataDir);
   mainWindow = createWindow();

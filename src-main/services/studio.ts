@@ -13,6 +13,7 @@ import type {
   CommandParsed,
   Events,
   Result,
+  RunSummary,
 } from '../contract/index.ts';
 import {
   StudioError,
@@ -155,6 +156,11 @@ export function createStudio(opts: StudioOptions): Studio {
   };
 }
 
+/** The history knows no pauses (a paused run is 'running' there): the live trainer does. */
+export function withPaused(supervisor: TrainingSupervisor, r: RunSummary): RunSummary {
+  return supervisor.isPaused(r.id) ? { ...r, paused: true } : r;
+}
+
 function buildHandlers(
   store: Store,
   supervisor: TrainingSupervisor,
@@ -168,7 +174,7 @@ function buildHandlers(
   const run = (id: string) => {
     const r = store.runs.get(id);
     if (!r) throw new StudioError('NOT_FOUND', `no run with id "${id}"`, 'id');
-    return r;
+    return withPaused(supervisor, r);
   };
 
   return {
@@ -177,7 +183,7 @@ function buildHandlers(
 
     // datasets.* handlers: createDatasetService in datasets.ts.
 
-    'runs.list': () => store.runs.list(),
+    'runs.list': () => store.runs.list().map((r) => withPaused(supervisor, r)),
     'runs.get': ({ id }) => run(id),
     'runs.metrics': ({ id, maxPoints }) => {
       run(id);

@@ -4,6 +4,9 @@
  * at about 10 Hz, and turns every way a trainer can end into a recorded run status:
  *   done(completed|stopped) -> that status; failed -> 'failed' with its message;
  *   exit without either -> 'stopped' if a stop was asked for, else 'interrupted' (resumable later).
+ * A run can be paused between two steps (its trainer keeps its process and memory) and resumed;
+ * a run that trained for at least `finishedNoticeMs` and then completed or failed on its own (not
+ * stopped by the user) is announced with 'runs.finished' (a desktop notification / toast).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -26,12 +29,31 @@ export interface SupervisorOptions {
   flushMs?: number;
   /** How long a trainer may take to honour 'stop' before it is killed. */
   stopGraceMs?: number;
+  /**
+   * Runs that trained at least this long (pauses not counted) are announced with 'runs.finished'
+   * when they complete or fail. Default RUN_FINISHED_NOTICE_MS, or VAE_STUDIO_NOTIFY_AFTER_MS when
+   * set (tests and the e2e studio lower it).
+   */
+  finishedNoticeMs?: number;
   now?: () => number;
+}
+
+/** A run shorter than this (30 s) ends without a notification: the person is still looking at it. */
+export const RUN_FINISHED_NOTICE_MS = 30_000;
+
+function defaultNoticeMs(): number {
+  const env = Number(process.env['VAE_STUDIO_NOTIFY_AFTER_MS']);
+  return process.env['VAE_STUDIO_NOTIFY_AFTER_MS'] && Number.isFinite(env) && env >= 0 ? env : RUN_FINISHED_NOTICE_MS;
 }
 
 interface ActiveRun {
   runId: string;
   handle: TrainerHandle;
+  /** When this trainer started, and the time it spent paused (for the run's active duration). */
+  launchedAt: number;
+  pausedMs: number;
+  /** Set while paused: when the pause began. */
+  pausedSince: number | null;
   pending: StepPoint[];
   timer: NodeJS.Timeout;
   stopRequested: boolean;
@@ -49,7 +71,7 @@ export class TrainingSupervisor {
   #evalSeq = 0;
 
   constructor(opts: SupervisorOptions) {
-    this.#o = { flushMs: 100, stopGraceMs: 10_000, now: Date.now, ...opts };
+    this.#o = { flushMs: 100, stopGraceMs: 10_000, finishedNoticeMs: defaultNoticeMs(), now: Date.now, ...opts };
   }
 
   activeRunIds(): string[] {
@@ -82,6 +104,9 @@ export class TrainingSupervisor {
     const run: ActiveRun = {
       runId,
       handle,
+      launchedAt: this.#o.now(),
+      pausedMs: 0,
+      pausedSince: null,
       pending: [],
       timer: setInterval(() => this.#flush(run), this.#o.flushMs),
       stopRequested: false,
@@ -200,12 +225,52 @@ export class TrainingSupervisor {
     if (!run) throw new StudioError('CONFLICT', `run ${runId} is not training`);
     if (run.stopRequested) return;
     run.stopRequested = true;
+    // The trainer leaves its pause to stop (trainer/main.ts).
+    this.#unpause(run);
     try {
       run.handle.send({ type: 'stop' });
     } catch {
       run.handle.kill();
     }
     run.killTimer = setTimeout(() => run.handle.kill(), this.#o.stopGraceMs);
+  }
+
+  /** Whether the run's trainer is paused (training.pause). */
+  isPaused(runId: string): boolean {
+    return (this.#active.get(runId)?.pausedSince ?? null) !== null;
+  }
+
+  /**
+   * Holds the run's trainer between two steps (its process and memory stay) until resume() or
+   * stop(). The time paused is left out of the run's elapsed time. CONFLICT when the run is not
+   * training or is being stopped; pausing a paused run changes nothing.
+   */
+  pause(runId: string): void {
+    const run = this.#active.get(runId);
+    if (!run || run.ended) throw new StudioError('CONFLICT', `run ${runId} is not training`);
+    if (run.stopRequested) throw new StudioError('CONFLICT', `run ${runId} is stopping`);
+    if (run.pausedSince !== null) return;
+    run.handle.send({ type: 'pause' });
+    run.pausedSince = this.#o.now();
+    this.#o.emit('training.status', { runId, status: 'running', error: null, paused: true });
+    this.#o.emit('runs.changed', { runId });
+  }
+
+  /** Continues a paused run. CONFLICT when the run is not training; resuming a running run changes nothing. */
+  resume(runId: string): void {
+    const run = this.#active.get(runId);
+    if (!run || run.ended) throw new StudioError('CONFLICT', `run ${runId} is not training`);
+    if (run.pausedSince === null) return;
+    run.handle.send({ type: 'resume' });
+    this.#unpause(run);
+    this.#o.emit('training.status', { runId, status: 'running', error: null, paused: false });
+    this.#o.emit('runs.changed', { runId });
+  }
+
+  #unpause(run: ActiveRun): void {
+    if (run.pausedSince === null) return;
+    run.pausedMs += Math.max(0, this.#o.now() - run.pausedSince);
+    run.pausedSince = null;
   }
 
   /** Resolves when the run's trainer has ended and its final status is recorded. */
@@ -249,6 +314,13 @@ export class TrainingSupervisor {
           createdAt: this.#o.now(),
         });
         break;
+      case 'paused':
+        // The trainer confirms that it holds (its steps before the hold are already here) or goes on.
+        if (!run.ended && msg.paused === (run.pausedSince !== null)) {
+          this.#flush(run);
+          emit('training.status', { runId: run.runId, status: 'running', error: null, paused: msg.paused, held: msg.paused });
+        }
+        break;
       case 'done':
         this.#end(run, msg.status, null);
         break;
@@ -269,10 +341,16 @@ export class TrainingSupervisor {
   #end(run: ActiveRun, status: RunStatus, error: string | null): void {
     if (run.ended) return;
     run.ended = true;
+    this.#unpause(run);
     this.#flush(run);
     this.#o.store.runs.update(run.runId, { status, error, finishedAt: this.#o.now(), trainerPid: null });
     this.#o.emit('training.status', { runId: run.runId, status, error });
     this.#o.emit('runs.changed', { runId: run.runId });
+    const durationMs = this.#o.now() - run.launchedAt - run.pausedMs;
+    if ((status === 'completed' || status === 'failed') && !run.stopRequested && durationMs >= this.#o.finishedNoticeMs) {
+      const name = this.#o.store.runs.get(run.runId)?.name ?? run.runId;
+      this.#o.emit('runs.finished', { runId: run.runId, name, status, error, durationMs });
+    }
   }
 
   #onExit(run: ActiveRun, code: number | null, signal: string | null): void {

@@ -21,6 +21,13 @@ const JOBS: Record<string, () => Promise<Job>> = {
     return payload;
   },
   // ── jobs registered by each area (one line each: 'name': () => import('./x.ts').then((m) => m.job)) ──
+  'latent.encode': () => import('./latent-job.ts').then((m) => m.encodeJob),
+  'latent.project': () => import('./latent-job.ts').then((m) => m.projectJob),
+  'latent.decode': () => import('./latent-job.ts').then((m) => m.decodeJob),
+  'training.estimate': () => import('./estimate-job.ts').then((m) => m.job),
+  'export.embeddings': () => import('./results-job.ts').then((m) => m.embeddingsJob),
+  'export.grids': () => import('./results-job.ts').then((m) => m.gridsJob),
+  'export.models': () => import('./export-job.ts').then((m) => m.job),
 };
 
 export async function runJob(kind: string, payload: unknown, ctx: JobContext): Promise<unknown> {

@@ -67,7 +67,10 @@ export type ToTrainer =
       kind: string;
       payload: unknown;
     }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Holds training between two steps (process and memory kept) until 'resume' or 'stop'. */
+  | { type: 'pause' }
+  | { type: 'resume' };
 
 export type FromTrainer =
   | { type: 'backend'; info: BackendInfo }
@@ -75,6 +78,10 @@ export type FromTrainer =
   | { type: 'epoch'; point: EpochPoint }
   | { type: 'checkpoint'; epoch: number; step: number; path: string; bytes: number }
   | { type: 'done'; status: 'completed' | 'stopped' }
+  /** Acknowledges 'pause' (once the loop holds, its buffered steps sent) or 'resume'. */
+  | { type: 'paused'; paused: boolean }
+  /** The previews of an epoch were written to `<checkpointDir>/previews/` (trainer/previews.ts). */
+  | { type: 'previews'; epoch: number }
   | { type: 'evalProgress'; phase: EvalProgress['phase']; done: number; total: number }
   | { type: 'evalResult'; result: Omit<EvalResult, 'runId' | 'split' | 'createdAt'> }
   | { type: 'jobProgress'; phase: string; done: number; total: number }

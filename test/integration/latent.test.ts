@@ -255,6 +255,10 @@ describe('latent explorer (real worker processes)', { timeout: 240_000 }, () => 
     assert.ok(Array.from(i32(trainMap.index)).every((i) => i < 100), 'no test sample among the training ones');
     const img = await value<{ pixels: string }>(studio.dispatch('latent.images', { runId: id, indices: [101] }));
     assert.deepEqual(Array.from(Buffer.from(img.pixels, 'base64')), Array.from(drawn.test.pixels.subarray(784, 2 * 784)));
+    // Evaluation on the validation split draws the same hold-out as training did: 20 % of the 100
+    // training samples, not of all 130.
+    const ev = await value<{ count: number }>(studio.dispatch('runs.eval', { id, split: 'validation', iwaeK: 0 }));
+    assert.equal(ev.count, 20);
   });
 
   test('errors name the field and the reason', async () => {

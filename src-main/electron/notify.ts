@@ -1,0 +1,91 @@
+/**
+ * Desktop notifications for long runs: when the studio emits 'runs.finished' (a run that trained at
+ * least 30 s completed or failed on its own, services/training.ts), main shows a native
+ * Notification with the run's final -ELBO or its error; clicking it brings the window forward.
+ * Only `import type` from 'electron': main.ts injects the real Notification, so this is
+ * unit-tested with fakes like the other electron/*.ts files.
+ */
+import type { EventName, Events, Result, RunSummary } from '../contract/index.ts';
+
+export type RunFinished = Events['runs.finished'];
+
+/** The part of Electron's Notification used here. */
+export interface NotificationLike {
+  on(event: 'click', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  show(): void;
+}
+
+export interface NotifierDeps {
+  /** Notification.isSupported(). */
+  isSupported(): boolean;
+  /** new Notification(options). */
+  create(options: { title: string; body: string }): NotificationLike;
+  /** Brings the studio window forward (restored, focused) on the run. */
+  focus(runId: string): void;
+}
+
+/** What a studio offers the notifier: its events, and runs.get for the final numbers. */
+export interface NotifierStudio {
+  subscribe(listener: <E extends EventName>(event: E, payload: Events[E]) => void): () => void;
+  dispatch(command: string, input: unknown): Promise<Result<unknown>>;
+}
+
+/** "2 min 5 s", "45 s", "1 h 3 min". */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+}
+
+const MAX_ERROR_CHARS = 180;
+
+/** The notification's title and body for a finished run (`run` adds its final metrics when known). */
+export function describeFinishedRun(p: RunFinished, run: RunSummary | null): { title: string; body: string } {
+  const took = p.durationMs !== null ? ` after ${formatDuration(p.durationMs)}` : '';
+  if (p.status === 'failed') {
+    const err = (p.error ?? run?.error ?? 'unknown error').replace(/\s+/g, ' ').trim();
+    const short = err.length > MAX_ERROR_CHARS ? `${err.slice(0, MAX_ERROR_CHARS - 1)}…` : err;
+    return { title: `${p.name} failed`, body: `Failed${took}: ${short}` };
+  }
+  const last = run?.last ?? null;
+  const metric = last
+    ? last.valNegElbo !== null
+      ? `validation -ELBO ${last.valNegElbo.toFixed(2)} nats`
+      : `-ELBO ${last.negElbo.toFixed(2)} nats`
+    : null;
+  const epochs = last ? `, ${last.epoch} epoch${last.epoch === 1 ? '' : 's'}` : '';
+  return {
+    title: `${p.name} ${p.status === 'completed' ? 'finished' : p.status}`,
+    body: metric ? `Final ${metric}${epochs}${took}.` : `The run ended${took}.`,
+  };
+}
+
+/**
+ * Shows a native notification for every 'runs.finished' event of `studio`; returns the unsubscribe
+ * function. Shown notifications are kept referenced until closed or clicked, so that their click
+ * handler survives garbage collection.
+ */
+export function subscribeRunNotifications(studio: NotifierStudio, deps: NotifierDeps): () => void {
+  const live = new Set<NotificationLike>();
+  return studio.subscribe((event, payload) => {
+    if (event !== 'runs.finished' || !deps.isSupported()) return;
+    const p = payload as RunFinished;
+    void studio
+      .dispatch('runs.get', { id: p.runId })
+      .then((r) => (r.ok ? (r.value as RunSummary) : null), () => null)
+      .then((run) => {
+        const n = deps.create(describeFinishedRun(p, run));
+        live.add(n);
+        n.on('click', () => {
+          live.delete(n);
+          deps.focus(p.runId);
+        });
+        n.on('close', () => live.delete(n));
+        n.show();
+      });
+  });
+}
