@@ -3,6 +3,7 @@
  *   out/main/index.js      the Electron main process (src-main/electron/main.ts), ESM
  *   out/main/trainer.js    the trainer entry that utilityProcess.fork runs (src-main/trainer/main.ts)
  *   out/main/probe.js      the backend probe that `vae-studio doctor` forks once per backend
+ *   out/main/step-worker.js  the worker thread of data-parallel wasm training (one per extra core)
  *   out/preload/index.cjs  the window's preload: CommonJS because a sandboxed preload cannot be ESM,
  *                          and self-contained because it may require nothing but 'electron'
  *   out/renderer/          the Svelte app, loaded as app://studio/index.html (relative base)
@@ -30,6 +31,7 @@ export default defineConfig(({ command }) => ({
           index: r('src-main/electron/main.ts'),
           trainer: r('src-main/trainer/main.ts'),
           probe: r('src-main/trainer/probe.ts'),
+          'step-worker': r('src-main/trainer/step-worker.ts'),
         },
         output: {
           format: 'es',

@@ -59,9 +59,12 @@ async function loadViaTrainer(variant: 'cpu' | 'wasm' | 'tensorflow'): Promise<L
 async function measure(req: ChildRequest): Promise<Measurement> {
   const { variant, plan } = req;
   const WORKLOAD = WORKLOADS[req.model];
-  const loaded = variant === 'wasm-shipped' ? await loadWasmAsShipped() : await loadViaTrainer(variant);
+  const loaded = variant === 'wasm-shipped' ? await loadWasmAsShipped() : await loadViaTrainer(variant === 'wasm-threads' ? 'wasm' : variant);
   if ('skip' in loaded) return { status: 'skipped', reason: loaded.skip };
-  const { tf, device } = loaded;
+  const { tf } = loaded;
+  // The backend describes what it could do; the row says what it ran.
+  const threads = variant === 'wasm-threads' ? `${req.threads} threads, data-parallel` : '1 thread';
+  const device = loaded.device.replace(/^CPU \(1 thread per model replica, data-parallel on up to \d+ threads/, `CPU (${threads}`);
   log(variant, `backend ready for ${req.model}: ${device}`);
 
   // The digits are 28x28 x 1 already (784 inputs): no resizing needed. Only whole batches are
@@ -79,7 +82,9 @@ async function measure(req: ChildRequest): Promise<Measurement> {
     seed: WORKLOAD.seed,
     validationFraction: 0, // no validation pass between epochs: only training steps are timed
     maxSamples: whole,
-    backend: variant === 'wasm-shipped' ? 'wasm' : variant,
+    backend: variant === 'wasm-shipped' || variant === 'wasm-threads' ? 'wasm' : variant,
+    // Every row trains on one thread but the data-parallel one (core/parallel).
+    threads: variant === 'wasm-threads' ? req.threads : 1,
   });
 
   const points: StepPoint[] = [];

@@ -5,14 +5,15 @@
  */
 
 /** The backends the benchmark knows how to start, each in its own process. */
-export const VARIANTS = ['cpu', 'wasm-shipped', 'wasm', 'tensorflow'] as const;
+export const VARIANTS = ['cpu', 'wasm-shipped', 'wasm', 'wasm-threads', 'tensorflow'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export const VARIANT_LABEL: Record<Variant | 'pytorch', string> = {
   pytorch: 'PyTorch (CPU, 2 threads)',
   cpu: "tfjs 'cpu'",
   'wasm-shipped': "tfjs 'wasm' as shipped",
-  wasm: "tfjs 'wasm' + studio kernels",
+  wasm: "tfjs 'wasm' + studio kernels, 1 thread",
+  'wasm-threads': "tfjs 'wasm' + studio kernels, N threads (data-parallel)",
   tensorflow: 'tfjs-node (tensorflow)',
 };
 
@@ -98,6 +99,13 @@ export interface ChildRequest {
   variant: Variant;
   model: ModelName;
   plan: MeasurePlan;
+  /** Training threads of the 'wasm-threads' row (config.threads); the other rows train on one. */
+  threads: number;
+}
+
+/** A row's label: the data-parallel row names its thread count. */
+export function variantLabel(id: Variant | 'pytorch', threads: number): string {
+  return id === 'wasm-threads' ? `tfjs 'wasm' + studio kernels, ${threads} threads (data-parallel)` : VARIANT_LABEL[id];
 }
 
 /** One backend's result; `status` says whether the numbers exist. */

@@ -4,11 +4,13 @@
  * item 10) — on every compute backend that loads here, against a reference measured in the same
  * invocation (ENGINEERING.md section 8: speed is measured and compared, never asserted in tests).
  *
- *   node --import tsx bench/speed.ts [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]
+ *   node --import tsx bench/speed.ts [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,wasm-threads,tensorflow] [--python=python3] [--threads=N]
  *
  * Rows per model: tfjs 'cpu', tfjs 'wasm' as the package ships it (it cannot train the conv model:
  * it has no Conv2DBackpropFilter kernel), tfjs 'wasm' with the studio's kernels
- * (trainer/wasm-kernels.ts), and tfjs-node when it is installed. Each runs in its own
+ * (trainer/wasm-kernels.ts) on one thread and data-parallel on N worker threads (core/parallel;
+ * N = --threads, else $VAE_STUDIO_THREADS, else the cores this process may use), and tfjs-node
+ * when it is installed. Each runs in its own
  * process (speed-child.ts). The reference is PyTorch on the CPU with two threads when
  * `import torch` works, else the tfjs 'cpu' row. Progress goes to stderr, the table to stdout, and
  * everything measured to bench/results/speed-<date>.json.
@@ -20,11 +22,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBuiltin } from '../src-main/core/sample-data.ts';
+import { resolveThreads } from '../src-main/core/parallel/engine.ts';
 import {
   MODELS,
   PLANS,
   quantile,
-  VARIANT_LABEL,
+  variantLabel,
   VARIANTS,
   WORKLOADS,
   type ChildRequest,
@@ -43,10 +46,12 @@ interface Options {
   models: ModelName[];
   only: Variant[];
   python: string;
+  /** Threads of the data-parallel row: --threads=N, else $VAE_STUDIO_THREADS or the cores this process may use. */
+  threads: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { quick: false, models: [...MODELS], only: [...VARIANTS], python: 'python3' };
+  const opts: Options = { quick: false, models: [...MODELS], only: [...VARIANTS], python: 'python3', threads: resolveThreads({ model: { kind: 'conv' } }) };
   for (const arg of argv) {
     if (arg === '--quick') opts.quick = true;
     else if (arg.startsWith('--models=')) {
@@ -61,8 +66,13 @@ function parseArgs(argv: readonly string[]): Options {
       for (const n of names) if (!(VARIANTS as readonly string[]).includes(n)) fail(`unknown backend "${n}" (known: ${VARIANTS.join(', ')})`);
       opts.only = names as Variant[];
     } else if (arg.startsWith('--python=')) opts.python = arg.slice('--python='.length);
+    else if (arg.startsWith('--threads=')) {
+      const n = Number(arg.slice('--threads='.length));
+      if (!Number.isInteger(n) || n < 1 || n > 64) fail('--threads needs an integer from 1 to 64');
+      opts.threads = n;
+    }
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,tensorflow] [--python=python3]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,wasm-threads,tensorflow] [--python=python3] [--threads=N]\n');
       process.exit(0);
     } else fail(`unknown argument "${arg}" (try --help)`);
   }
@@ -94,8 +104,8 @@ function tensorflowMissing(): string | null {
   return `not installed (${reasons.join(', ')} not found in node_modules; their install downloads libtensorflow)`;
 }
 
-function runChild(variant: Variant, model: ModelName, plan: MeasurePlan): Promise<Measurement> {
-  const req: ChildRequest = { variant, model, plan };
+function runChild(variant: Variant, model: ModelName, plan: MeasurePlan, threads: number): Promise<Measurement> {
+  const req: ChildRequest = { variant, model, plan, threads };
   return new Promise((resolve) => {
     // The child's stdout joins our stderr: stdout carries only the table.
     const child = fork(path.join(here, 'speed-child.ts'), [JSON.stringify(req)], {
@@ -235,7 +245,7 @@ async function measureModel(
   const workload = WORKLOADS[model];
   const rows: Row[] = [];
   const add = (id: Row['id'], result: Measurement) => {
-    rows.push({ id, label: VARIANT_LABEL[id], result, ratio: null, isReference: false });
+    rows.push({ id, label: variantLabel(id, opts.threads), result, ratio: null, isReference: false });
     if (result.status === 'ok') progress(`${model} ${id}: ${Math.round(result.samplesPerSec)} samples/s (${result.medianMs.toFixed(1)} ms/step), peak RSS ${Math.round(result.peakRssMiB)} MiB`);
     else progress(`${model} ${id}: ${result.status}: ${result.reason}`);
   };
@@ -266,11 +276,15 @@ async function measureModel(
         continue;
       }
     }
+    if (variant === 'wasm-threads' && opts.threads < 2) {
+      add(variant, { status: 'skipped', reason: 'one thread: this process may use one core (or --threads=1 / VAE_STUDIO_THREADS=1)' });
+      continue;
+    }
     progress(`${model} ${variant}: starting its own process`);
     // Pure-JS convolutions take minutes per step (measured ~100 s): one warm-up and one timed step
     // say all there is to say, and keep `npm run bench` within minutes.
     const slow = model === 'conv' && variant === 'cpu';
-    add(variant, await runChild(variant, model, slow ? { ...plan, warmupSteps: 1, minSteps: 1, maxSteps: 1 } : plan));
+    add(variant, await runChild(variant, model, slow ? { ...plan, warmupSteps: 1, minSteps: 1, maxSteps: 1 } : plan, opts.threads));
   }
 
   const byId = (id: Row['id']) => rows.find((r) => r.id === id);

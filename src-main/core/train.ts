@@ -24,6 +24,7 @@ import { writeCheckpoint, type WrittenCheckpoint } from './checkpoint.ts';
 import { toDataSource, type DataSource, type InMemoryImages } from './data-source.ts';
 import { klPerDimension, reconstructionNll, type LikelihoodSpec } from './losses.ts';
 import { collapseWarning, ColumnMoments, countActiveUnits } from './metrics.ts';
+import { createParallelEngine, resolveThreads, type StepEngine } from './parallel/engine.ts';
 import { applyResumeState, captureLoopState, TrainingDivergedError, type ResumeState } from './resume.ts';
 import { permutation, Rng } from './rng.ts';
 import { klWarmupFactor, learningRateAt } from './schedules.ts';
@@ -70,6 +71,16 @@ export interface TrainOptions {
   resume?: ResumeState;
   /** Polled before every step; returning true ends training after the current step. */
   shouldStop?: () => boolean;
+  /**
+   * Called before every step: returns a promise while training should hold (pause), undefined
+   * otherwise. The held time is left out of the run's elapsed time (timeMs, epoch duration).
+   */
+  waitIfPaused?: () => Promise<void> | undefined;
+  /**
+   * Called at each epoch's end, before onEpoch, with the live model (e.g. to render previews);
+   * awaited. Keep nothing from it: the models go on training.
+   */
+  onEpochModel?: (model: TrainedModel) => void | Promise<void>;
   /** Folder receiving epoch-<n>/ checkpoints; no checkpoints when omitted. */
   checkpointDir?: string | null;
   reportEveryMs?: number;
@@ -237,6 +248,7 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
   let vae: Vae | null = null;
   let optimizer: Optimizer | null = null;
   let logSigma: Variable | null = null;
+  let parallel: StepEngine | null = null;
   try {
     vae = buildVae(tf, config.model, shape, initSeed);
     const { encoder, decoder } = vae;
@@ -260,11 +272,49 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       return { mu, recon: reconstructionNll(spec, x, out), klDims: klPerDimension(mu, logvar) };
     };
 
-    const readX = (indices: Uint32Array, binarization: TrainConfig['binarization']): Tensor2D => {
-      const n = indices.length;
-      const batch = source.readBatch(indices, u8);
-      return tf.tensor2d(toFloatBatch(batch, n, dim, binarization, indices, staticSeed, binarizeRng), [n, dim]);
+    const readXData = (indices: Uint32Array, binarization: TrainConfig['binarization']): Float32Array =>
+      toFloatBatch(source.readBatch(indices, u8), indices.length, dim, binarization, indices, staticSeed, binarizeRng);
+    const readX = (indices: Uint32Array, binarization: TrainConfig['binarization']): Tensor2D =>
+      tf.tensor2d(readXData(indices, binarization), [indices.length, dim]);
+
+    // ---- How a step's gradients are computed (StepEngine, core/parallel/engine.ts) ----
+    // On one thread: the objective below, its gradient by tf, the update by applyUpdate. With
+    // threads > 1 on a backend that registered replica workers (wasm), `parallel` splits each batch
+    // over worker threads instead; the data and noise of a step are drawn here either way.
+    const localStep = async (xData: Float32Array, epsData: Float32Array, n: number, beta: number, lr: number): Promise<ArrayLike<number>> => {
+      const x = tf.tensor2d(xData, [n, dim]);
+      const eps = tf.tensor2d(epsData, [n, latentDim]);
+      let stats: Tensor | null = null;
+      let result: Tensor;
+      try {
+        const { value, grads } = optimizer!.computeGradients(() => {
+          const { recon, klDims } = forward(x, eps);
+          const reconMean = recon.mean();
+          const klDimMean = klDims.mean(0);
+          const klMean = klDimMean.sum();
+          // Free bits: dimensions whose batch-mean KL is below lambda are not pushed further down.
+          const klObjective = freeBits > 0 ? klDimMean.maximum(freeBits).sum() : klMean;
+          // Kept past the gradient scope so the values can be read after the update.
+          stats = tf.keep(tf.stack([reconMean, klMean, klObjective]));
+          return reconMean.add(klObjective.mul(beta)) as Scalar;
+        }, vars);
+        value.dispose();
+        // log-sigma is not decayed: it is a noise scale, not a weight.
+        const norm = applyUpdate(tf, optimizer!, grads, { lr, clipNorm, weightDecay, decayed: modelVars });
+        const s = stats as Tensor | null;
+        if (!s) throw new Error('internal: the step produced no statistics');
+        result = tf.tidy(() => tf.concat([s, norm.reshape([1])]));
+        s.dispose();
+        norm.dispose();
+      } finally {
+        x.dispose();
+        eps.dispose();
+      }
+      const values = await result.data();
+      result.dispose();
+      return values;
     };
+    // ---- end of the step engine's single-thread part ----
 
     let best = Number.POSITIVE_INFINITY;
     let sinceBest = 0;
@@ -295,9 +345,25 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       lastReport = lastYield = performance.now();
     }
 
+    // After a resume, so the worker replicas start from the restored weights and optimiser state.
+    parallel = await createParallelEngine({
+      tf,
+      config,
+      shape,
+      initSeed,
+      threads: resolveThreads(config),
+      encoder,
+      decoder,
+      optimizer,
+      logSigma,
+      vars,
+      forward,
+      apply: (grads, lr) => applyUpdate(tf, optimizer!, grads, { lr, clipNorm, weightDecay, decayed: modelVars }),
+    });
+
     while (step < totalSteps) {
       epoch++;
-      const epochStart = performance.now();
+      let epochStart = performance.now();
       const order = shuffleRng.shuffle(trainIdx.slice());
       let sumRecon = 0;
       let sumKl = 0;
@@ -305,6 +371,16 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       let seen = 0;
 
       for (let from = 0; from < order.length && step < totalSteps; from += batchSize) {
+        const hold = opts.waitIfPaused?.();
+        if (hold) {
+          flush();
+          const heldFrom = performance.now();
+          await hold;
+          const held = performance.now() - heldFrom;
+          t0 += held;
+          epochStart += held;
+          lastReport = lastYield = performance.now();
+        }
         if (opts.shouldStop?.()) {
           flush();
           await opts.onTrained?.({ encoder, decoder, sigma: sigmaNow(), epoch: epoch - 1, step });
@@ -319,36 +395,9 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
           setLearningRate(optimizer, lr);
           appliedLr = lr;
         }
-        const x = readX(order.subarray(from, to), config.binarization);
-        const eps = tf.tensor2d(noiseRng.fillNormal(new Float32Array(n * latentDim)), [n, latentDim]);
-        let stats: Tensor | null = null;
-        let result: Tensor;
-        try {
-          const { value, grads } = optimizer.computeGradients(() => {
-            const { recon, klDims } = forward(x, eps);
-            const reconMean = recon.mean();
-            const klDimMean = klDims.mean(0);
-            const klMean = klDimMean.sum();
-            // Free bits: dimensions whose batch-mean KL is below lambda are not pushed further down.
-            const klObjective = freeBits > 0 ? klDimMean.maximum(freeBits).sum() : klMean;
-            // Kept past the gradient scope so the values can be read after the update.
-            stats = tf.keep(tf.stack([reconMean, klMean, klObjective]));
-            return reconMean.add(klObjective.mul(beta)) as Scalar;
-          }, vars);
-          value.dispose();
-          // log-sigma is not decayed: it is a noise scale, not a weight.
-          const norm = applyUpdate(tf, optimizer, grads, { lr, clipNorm, weightDecay, decayed: modelVars });
-          const s = stats as Tensor | null;
-          if (!s) throw new Error('internal: the step produced no statistics');
-          result = tf.tidy(() => tf.concat([s, norm.reshape([1])]));
-          s.dispose();
-          norm.dispose();
-        } finally {
-          x.dispose();
-          eps.dispose();
-        }
-        const values = await result.data();
-        result.dispose();
+        const xData = readXData(order.subarray(from, to), config.binarization);
+        const epsData = noiseRng.fillNormal(new Float32Array(n * latentDim));
+        const values = await (parallel ?? { step: localStep }).step(xData, epsData, n, beta, lr);
         const recon = values[0]!;
         const kl = values[1]!;
         // The objective is recombined in double precision from its float32 terms.
@@ -427,10 +476,14 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       }
       if (early) point.stopReason = 'earlyStopping';
       else if (step >= totalSteps) point.stopReason = config.maxSteps > 0 ? 'maxSteps' : 'epochs';
+      // Before the epoch is reported, so whoever hears of the epoch finds its previews written.
+      await opts.onEpochModel?.({ encoder, decoder, sigma: sigmaNow(), epoch, step });
       point.durationMs = performance.now() - epochStart;
       opts.onEpoch?.(point);
 
       if (opts.checkpointDir) {
+        // The parallel engine's sharded Adam keeps the moments outside the tfjs optimiser.
+        await parallel?.syncOptimizer?.();
         const written = await writeCheckpoint(tf, opts.checkpointDir, {
           encoder,
           decoder,
@@ -466,6 +519,7 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
     return 'completed';
   } finally {
     flush();
+    await parallel?.close();
     if (optimizer) disposeOptimizer(optimizer);
     logSigma?.dispose();
     vae?.encoder.dispose();

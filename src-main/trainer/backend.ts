@@ -8,10 +8,13 @@
  */
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../contract/config.ts';
 import type { BackendInfo } from '../contract/types.ts';
+import { availableCores, registerReplicaWorker } from '../core/parallel/engine.ts';
 import type { Tf } from '../core/tf.ts';
 import { installWasmKernels } from './wasm-kernels.ts';
 import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
@@ -122,13 +125,32 @@ async function loadWasm(tf: Tf, skipped: BackendInfo['skipped']): Promise<Select
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
     await tf.ready();
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    // tfjs-wasm disables its threads in Node: one thread whatever the core count.
-    const device = `CPU (1 thread, WebAssembly${simd ? ' SIMD' : ''}, ${cpuName()})`;
+    // tfjs-wasm disables its threads in Node (core/parallel/engine.ts says why): the studio trains
+    // data-parallel instead, one wasm instance and model replica per worker thread.
+    const worker = stepWorkerEntry();
+    if (worker) registerReplicaWorker('wasm', { entry: worker, backend: 'wasm' });
+    const cores = availableCores();
+    const how = worker && cores > 1 ? `1 thread per model replica, data-parallel on up to ${cores} threads` : '1 thread';
+    const device = `CPU (${how}, WebAssembly${simd ? ' SIMD' : ''}, ${cpuName()})`;
     return { tf, info: { backend: 'wasm', device, tfjsVersion: tf.version.tfjs, skipped } };
   } catch (err) {
     skipped.push({ backend: 'wasm', reason: reasonOf(err) });
     return null;
   }
+}
+
+/**
+ * The training worker thread's entry (step-worker.ts), found like the trainer's own entry (fork.ts):
+ * the .ts source beside this module under tsx, else step-worker.js beside the bundle or one folder
+ * up (the bundle's chunks). Null when it is not there: training then runs on one thread.
+ */
+export function stepWorkerEntry(moduleUrl: string = import.meta.url): string | null {
+  const here = fileURLToPath(moduleUrl);
+  const dir = path.dirname(here);
+  if (here.endsWith('.ts')) return path.join(dir, 'step-worker.ts');
+  const names = ['step-worker.js', 'step-worker.mjs'];
+  const candidates = [...names.map((n) => path.join(dir, n)), ...names.map((n) => path.join(dir, '..', n))];
+  return candidates.find((file) => fs.existsSync(file)) ?? null;
 }
 
 async function loadCpu(tf: Tf, skipped: BackendInfo['skipped']): Promise<SelectedBackend> {

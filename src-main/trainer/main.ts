@@ -19,6 +19,7 @@ import { loadBuiltin } from '../core/sample-data.ts';
 import { evaluationBatch, seedStreams, splitIndices, train, type TrainOptions } from '../core/train.ts';
 import { selectBackend } from './backend.ts';
 import { runJob } from './jobs.ts';
+import { previewIndices, previewsFolder, priorDraws, renderPreviews, writePreviews } from './previews.ts';
 import type { DatasetSource, FromTrainer, ToTrainer } from './protocol.ts';
 
 interface ElectronParentPort {
@@ -77,7 +78,7 @@ function streamThreshold(): number {
 }
 
 /** The data of a run: generated in memory, one uint8 copy of a small file, or a file streamed from disk. */
-async function loadDataset(source: DatasetSource): Promise<DataSource> {
+export async function loadDataset(source: DatasetSource): Promise<DataSource> {
   if (source.kind === 'builtin') return memorySource(loadBuiltin(source.name));
   const { path, count, width, height, channels } = source;
   const expected = count * width * height * channels;
@@ -110,7 +111,51 @@ function canonicalJson(v: unknown): string {
 /** The newest checkpoint this run has on disk (the one resumed from, then each one written). */
 let lastCheckpoint: { epoch: number; step: number; path: string } | null = null;
 
-async function runTraining(channel: Channel, msg: Extract<ToTrainer, { type: 'start' }>, stopRequested: () => boolean): Promise<void> {
+/**
+ * Holds the training loop between two steps while paused (training.pause): the process and its
+ * memory stay, 'resume' or 'stop' releases it. Acknowledged with a 'paused' message that leaves
+ * after the steps flushed before the hold.
+ */
+class PauseGate {
+  #held: Promise<void> | null = null;
+  #release: (() => void) | null = null;
+  #acked = false;
+  constructor(private readonly ack: (paused: boolean) => void) {}
+
+  pause(): void {
+    if (this.#held) return;
+    this.#acked = false;
+    this.#held = new Promise<void>((r) => (this.#release = r));
+  }
+
+  resume(): void {
+    if (!this.#held) return;
+    const release = this.#release!;
+    const acked = this.#acked;
+    this.#held = null;
+    this.#release = null;
+    release();
+    if (acked) this.ack(false);
+  }
+
+  /** TrainOptions.waitIfPaused. */
+  wait = (): Promise<void> | undefined => {
+    if (!this.#held) return undefined;
+    if (!this.#acked) {
+      this.#acked = true;
+      // A microtask later: the loop flushes its buffered steps first (train.ts), so they arrive before the ack.
+      void Promise.resolve().then(() => this.ack(true));
+    }
+    return this.#held;
+  };
+}
+
+async function runTraining(
+  channel: Channel,
+  msg: Extract<ToTrainer, { type: 'start' }>,
+  stopRequested: () => boolean,
+  gate?: PauseGate,
+): Promise<void> {
   const parsed = TrainConfigSchema.safeParse(msg.config);
   if (!parsed.success) throw new Error(`invalid training config: ${parsed.error.issues[0]?.message ?? 'unknown issue'}`);
   const config: TrainConfig = parsed.data;
@@ -128,6 +173,8 @@ async function runTraining(channel: Channel, msg: Extract<ToTrainer, { type: 'st
       throw new Error(`the checkpoint ${msg.resumeFrom} was written with another config than the run's; it cannot be resumed exactly`);
     }
   }
+  const source = toDataSource(data);
+  let previewSetup: { indices: Uint32Array; z: Float32Array } | undefined;
   try {
     const options: TrainOptions = {
       tf,
@@ -135,6 +182,18 @@ async function runTraining(channel: Channel, msg: Extract<ToTrainer, { type: 'st
       data,
       checkpointDir: msg.checkpointDir,
       shouldStop: stopRequested,
+      ...(gate ? { waitIfPaused: gate.wait } : {}),
+      // The fixed preview batch and prior draws (previews.ts), rendered on the live model each epoch.
+      onEpochModel: async (m) => {
+        const latentDim = config.model.latentDim;
+        previewSetup ??= { indices: previewIndices(config, source.count), z: priorDraws(latentDim) };
+        const { indices, z } = previewSetup;
+        const px = await renderPreviews({ tf, encoder: m.encoder, decoder: m.decoder, config, data: source, latentDim, indices, z });
+        const { width, height, channels } = source;
+        const count = { reconstructions: indices.length, samples: z.length / latentDim };
+        writePreviews(previewsFolder(msg.checkpointDir), { epoch: m.epoch, step: m.step, width, height, channels, latentDim, indices: Array.from(indices), count }, px);
+        void channel.send({ type: 'previews', epoch: m.epoch });
+      },
       onSteps: (points) => void channel.send({ type: 'steps', points }),
       onEpoch: (point) => void channel.send({ type: 'epoch', point }),
       onCheckpoint: (c) => {
@@ -172,7 +231,10 @@ async function runEval(channel: Channel, msg: Extract<ToTrainer, { type: 'eval' 
     );
   }
   let indices: Uint32Array;
-  if (msg.samples.kind === 'validation') indices = validationIndices(config, data.count);
+  // The hold-out is drawn from the training part only (an official test split lies after trainCount),
+  // exactly as training drew it.
+  const trainCount = msg.dataset.kind === 'file' && msg.dataset.trainCount ? msg.dataset.trainCount : data.count;
+  if (msg.samples.kind === 'validation') indices = validationIndices(config, trainCount);
   else if (msg.samples.kind === 'range') {
     const { from, to } = msg.samples;
     indices = Uint32Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
@@ -228,6 +290,7 @@ function main(): void {
   }
   let started = false;
   let stop = false;
+  const gate = new PauseGate((paused) => void channel.send({ type: 'paused', paused }));
 
   const fail = async (err: unknown): Promise<never> => {
     try {
@@ -246,9 +309,15 @@ function main(): void {
     const msg = raw as ToTrainer;
     if (msg?.type === 'stop') {
       stop = true;
+      // A paused loop wakes up to see the stop.
+      gate.resume();
+    } else if (msg?.type === 'pause') {
+      gate.pause();
+    } else if (msg?.type === 'resume') {
+      gate.resume();
     } else if (msg?.type === 'start' && !started) {
       started = true;
-      runTraining(channel, msg, () => stop).then(
+      runTraining(channel, msg, () => stop, gate).then(
         () => channel.exit(0),
         (err: unknown) => fail(err),
       );

@@ -238,6 +238,8 @@ describe('build layout', () => {
     const input = cfg.main.build.rolldownOptions.input;
     assert.equal(rel(input['index']!), 'src-main/electron/main.ts');
     assert.equal(rel(input['trainer']!), 'src-main/trainer/main.ts');
+    // Without its own bundle entry, backend.ts finds no step-worker.js and wasm training quietly uses one thread.
+    assert.equal(rel(input['step-worker']!), 'src-main/trainer/step-worker.ts');
     assert.equal(cfg.main.build.rolldownOptions.output.format, 'es');
     assert.ok(cfg.main.build.externalizeDeps.include.includes('@tensorflow/tfjs-node'));
 
