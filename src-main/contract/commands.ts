@@ -94,8 +94,22 @@ export const commands = {
 
   'runs.list': command(Empty).returns<RunSummary[]>(),
   'runs.get': command(z.object({ id: Id }).strict()).returns<RunSummary>(),
+  /**
+   * A run's step metrics downsampled to about `maxPoints`, and its epochs. With `fromStep` and/or
+   * `toStep` (inclusive, 1-based) only that range is read and downsampled, keeping its first and
+   * last stored steps, and the answer's `range` says which steps it covers; its `epochs` are then
+   * those ending in the range (a zoomed chart asks for its range at one point per pixel column,
+   * whatever the run's length, and already holds the run's epochs).
+   */
   'runs.metrics': command(
-    z.object({ id: Id, maxPoints: z.number().int().min(10).max(100000).default(2000) }).strict(),
+    z
+      .object({
+        id: Id,
+        maxPoints: z.number().int().min(10).max(100000).default(2000),
+        fromStep: z.number().int().min(1).optional(),
+        toStep: z.number().int().min(1).optional(),
+      })
+      .strict(),
   ).returns<RunMetrics>(),
   'runs.checkpoints': command(z.object({ id: Id }).strict()).returns<CheckpointInfo[]>(),
   'runs.delete': command(z.object({ id: Id }).strict()).returns<{ id: string }>(),

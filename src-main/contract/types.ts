@@ -128,10 +128,23 @@ export interface RunSummary {
 
 export interface RunMetrics {
   runId: string;
-  /** Downsampled in main to at most `maxPoints` (bucket means), always keeping the last step. */
+  /**
+   * Downsampled in main to at most `maxPoints` (bucket means), always keeping the last step (and,
+   * for a range, its first step).
+   */
   steps: StepPoint[];
+  /**
+   * Steps stored for the whole run. In an answer for a range: the run's last step number, read
+   * without counting the rows (the same number, as steps are recorded 1, 2, ... without gaps).
+   */
   totalSteps: number;
+  /** Every epoch of the run; in an answer for a range, those whose last step is in the range. */
   epochs: EpochPoint[];
+  /**
+   * Only when fromStep or toStep was asked: the stored steps in that range, i.e. the first and
+   * last step the answer covers (null when the range holds none) and how many it holds.
+   */
+  range?: { fromStep: number | null; toStep: number | null; count: number };
 }
 
 export interface CheckpointInfo {

@@ -185,10 +185,16 @@ function buildHandlers(
 
     'runs.list': () => store.runs.list().map((r) => withPaused(supervisor, r)),
     'runs.get': ({ id }) => run(id),
-    'runs.metrics': ({ id, maxPoints }) => {
+    'runs.metrics': ({ id, maxPoints, fromStep, toStep }) => {
       run(id);
-      const { points, total } = store.metrics.steps(id, maxPoints);
-      return { runId: id, steps: points, totalSteps: total, epochs: store.metrics.epochs(id) };
+      if (fromStep === undefined && toStep === undefined) {
+        const { points, total } = store.metrics.steps(id, maxPoints);
+        return { runId: id, steps: points, totalSteps: total, epochs: store.metrics.epochs(id) };
+      }
+      // A zoomed read costs what its range holds: the run's length comes from its last step number
+      // (steps are recorded 1, 2, ... without gaps), not from counting a million rows.
+      const { points, covered, lastOfRun } = store.metrics.stepsInRange(id, maxPoints, { fromStep, toStep });
+      return { runId: id, steps: points, totalSteps: lastOfRun, epochs: store.metrics.epochs(id, { fromStep, toStep }), range: covered };
     },
     'runs.checkpoints': ({ id }) => {
       run(id);

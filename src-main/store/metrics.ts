@@ -18,13 +18,39 @@ export interface MetricsRepo {
    * is never averaged away. `total` is the number of stored steps.
    */
   steps(runId: string, maxPoints: number): { points: StepPoint[]; total: number };
-  /** Every epoch's metrics, in epoch order. */
-  epochs(runId: string): EpochPoint[];
+  /**
+   * The steps of the run in [fromStep, toStep] (inclusive; a bound left out is open), at most
+   * `maxPoints` of them. When the range holds more, its first and last stored steps come back
+   * unchanged and the steps strictly between them are grouped into `maxPoints - 2` equal-width
+   * ranges of step numbers, each non-empty one becoming one point of means as in steps(). The
+   * rows are read by a range scan of the primary key (run_id, step), so the cost follows the
+   * range, not the run. `covered` says which stored steps the range holds: the first, the last
+   * (null when it holds none) and how many; `lastOfRun` is the run's last stored step (0 when
+   * none), read from the index where a count of the run's steps would read every row. A bound
+   * that is not a whole number from 1, or a range that ends before it starts, is INVALID_INPUT
+   * naming the field.
+   */
+  stepsInRange(runId: string, maxPoints: number, range: StepRange): { points: StepPoint[]; covered: CoveredRange; lastOfRun: number };
+  /** Every epoch's metrics, in epoch order; with a range, only the epochs whose last step is in it. */
+  epochs(runId: string, range?: StepRange): EpochPoint[];
   /**
    * Deletes the steps after `step` and the epochs after `epoch` (one transaction): a run resumed
    * from a checkpoint drops what it recorded past that checkpoint before training it again.
    */
   truncateAfter(runId: string, step: number, epoch: number): { steps: number; epochs: number };
+}
+
+/** Inclusive bounds on the step number; a bound left out is open. */
+export interface StepRange {
+  fromStep?: number | undefined;
+  toStep?: number | undefined;
+}
+
+/** The stored steps a range holds: its first and last step (null when none) and how many. */
+export interface CoveredRange {
+  fromStep: number | null;
+  toStep: number | null;
+  count: number;
 }
 
 export interface CheckpointsRepo {
@@ -159,22 +185,54 @@ export function metricsRepo(db: Database.Database): MetricsRepo {
   const allSteps = db.prepare<[string], StepRow>(
     `SELECT ${STEP_COLUMNS} FROM step_metrics WHERE run_id = ? ORDER BY step`,
   );
-  // Bucket b holds the steps in [lo + b*w, lo + (b+1)*w) with w = (hi - lo) / buckets: the
-  // integer division (both operands INTEGER; bound JS numbers arrive as REAL, hence the casts)
-  // floor((step - lo) * buckets / (hi - lo)) is in [0, buckets) for every step < hi.
-  const bucketed = db.prepare<{ runId: string; lo: number; hi: number; buckets: number }, StepRow>(`
-    SELECT avg(step) AS step, avg(epoch) AS epoch, ${['loss', 'recon', 'kl', 'neg_elbo', 'samples_per_sec', 'beta', 'lr', 'grad_norm'].map(mean).join(', ')},
+  // The means of one range of steps [from, to): a search of the primary key, no sort.
+  const bucketMean = db.prepare<{ runId: string; from: number; to: number }, StepRow & { n: number }>(`
+    SELECT count(*) AS n, avg(step) AS step, avg(epoch) AS epoch,
+           ${['loss', 'recon', 'kl', 'neg_elbo', 'samples_per_sec', 'beta', 'lr', 'grad_norm'].map(mean).join(', ')},
            avg(time_ms) AS time_ms
     FROM step_metrics
-    WHERE run_id = @runId AND step < @hi
-    GROUP BY (step - CAST(@lo AS INTEGER)) * CAST(@buckets AS INTEGER) / (CAST(@hi AS INTEGER) - CAST(@lo AS INTEGER))
-    ORDER BY 1`);
+    WHERE run_id = @runId AND step >= @from AND step < @to`);
+  // The range forms: each WHERE is `run_id = ? AND step <op> ?`, a search of the primary key.
+  const rangeStats = db.prepare<{ runId: string; from: number; to: number }, { count: number; lo: number | null; hi: number | null }>(
+    `SELECT count(*) AS count, min(step) AS lo, max(step) AS hi FROM step_metrics WHERE run_id = @runId AND step BETWEEN @from AND @to`,
+  );
+  const rangeSteps = db.prepare<{ runId: string; from: number; to: number }, StepRow>(
+    `SELECT ${STEP_COLUMNS} FROM step_metrics WHERE run_id = @runId AND step BETWEEN @from AND @to ORDER BY step`,
+  );
+  // max() of the key's second column: one descent of the b-tree, not a count of the rows.
+  const lastStep = db.prepare<[string], { hi: number | null }>(`SELECT max(step) AS hi FROM step_metrics WHERE run_id = ?`);
   const oneStep = db.prepare<[string, number], StepRow>(
     `SELECT ${STEP_COLUMNS} FROM step_metrics WHERE run_id = ? AND step = ?`,
   );
   const epochs = db.prepare<[string], EpochRow>(
     `SELECT ${epochColumns.join(', ')} FROM epoch_metrics WHERE run_id = ? ORDER BY epoch`,
   );
+  const epochsInRange = db.prepare<[string, number, number], EpochRow>(
+    `SELECT ${epochColumns.join(', ')} FROM epoch_metrics WHERE run_id = ? AND step BETWEEN ? AND ? ORDER BY epoch`,
+  );
+
+  /**
+   * The means over `buckets` equal-width ranges of step numbers covering [lo, hi), empty ones left
+   * out: bucket b holds the steps s with floor((s - lo) * buckets / (hi - lo)) = b, that is
+   * lo + ceil(b * (hi - lo) / buckets) <= s < lo + ceil((b + 1) * (hi - lo) / buckets). One range
+   * search of the primary key per bucket reads the rows once, in key order; a GROUP BY on the
+   * bucket number would sort every row through a temporary b-tree first (about twice as slow on a
+   * million steps).
+   */
+  const bucketMeans = (runId: string, lo: number, hi: number, buckets: number): StepRow[] => {
+    const rows: StepRow[] = [];
+    let from = lo;
+    for (let b = 1; b <= buckets; b++) {
+      // b * (hi - lo) is an exact integer; a quotient with a fraction is never rounded onto an integer.
+      const to = lo + Math.ceil((b * (hi - lo)) / buckets);
+      if (to > from) {
+        const r = bucketMean.get({ runId, from, to })!;
+        if (r.n > 0) rows.push(r);
+      }
+      from = to;
+    }
+    return rows;
+  };
 
   const deleteSteps = db.prepare<[string, number]>(`DELETE FROM step_metrics WHERE run_id = ? AND step > ?`);
   const deleteEpochs = db.prepare<[string, number]>(`DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?`);
@@ -189,10 +247,21 @@ export function metricsRepo(db: Database.Database): MetricsRepo {
   const stepsTx = db.transaction((runId: string, maxPoints: number) => {
     const { total, lo, hi } = stats.get(runId)!;
     if (total <= maxPoints || lo === null || hi === null) return { points: allSteps.all(runId).map(toStepPoint), total };
-    const buckets = maxPoints - 1;
-    const rows = buckets > 0 ? bucketed.all({ runId, lo, hi, buckets }) : [];
+    const rows = bucketMeans(runId, lo, hi, maxPoints - 1);
     rows.push(oneStep.get(runId, hi)!);
     return { points: rows.map(toStepPoint), total };
+  });
+  const rangeTx = db.transaction((runId: string, maxPoints: number, from: number, to: number) => {
+    const { count, lo, hi } = rangeStats.get({ runId, from, to })!;
+    const covered: CoveredRange = { fromStep: lo, toStep: hi, count };
+    const lastOfRun = lastStep.get(runId)!.hi ?? 0;
+    if (count <= maxPoints || lo === null || hi === null) {
+      return { points: rangeSteps.all({ runId, from, to }).map(toStepPoint), covered, lastOfRun };
+    }
+    if (maxPoints === 1) return { points: [toStepPoint(oneStep.get(runId, hi)!)], covered, lastOfRun };
+    // The first step, the steps between in maxPoints - 2 buckets, the last step.
+    const rows = [oneStep.get(runId, lo)!, ...bucketMeans(runId, lo + 1, hi, maxPoints - 2), oneStep.get(runId, hi)!];
+    return { points: rows.map(toStepPoint), covered, lastOfRun };
   });
 
   return {
@@ -227,7 +296,25 @@ export function metricsRepo(db: Database.Database): MetricsRepo {
       }
       return stepsTx(runId, maxPoints);
     },
-    epochs: (runId) => epochs.all(runId).map(toEpochPoint),
+    stepsInRange(runId, maxPoints, { fromStep, toStep }) {
+      if (!Number.isInteger(maxPoints) || maxPoints < 1) {
+        throw new StudioError('INVALID_INPUT', `maxPoints must be a positive integer, got ${maxPoints}`, 'maxPoints');
+      }
+      for (const [field, v] of [['fromStep', fromStep], ['toStep', toStep]] as const) {
+        if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) {
+          throw new StudioError('INVALID_INPUT', `${field} must be a whole step number from 1, got ${v}`, field);
+        }
+      }
+      if (fromStep !== undefined && toStep !== undefined && fromStep > toStep) {
+        throw new StudioError('INVALID_INPUT', `fromStep (${fromStep}) is after toStep (${toStep})`, 'fromStep');
+      }
+      return rangeTx(runId, maxPoints, fromStep ?? Number.MIN_SAFE_INTEGER, toStep ?? Number.MAX_SAFE_INTEGER);
+    },
+    epochs: (runId, range) =>
+      (range
+        ? epochsInRange.all(runId, range.fromStep ?? Number.MIN_SAFE_INTEGER, range.toStep ?? Number.MAX_SAFE_INTEGER)
+        : epochs.all(runId)
+      ).map(toEpochPoint),
     truncateAfter: (runId, step, epoch) => truncateTx.immediate(runId, step, epoch),
   };
 }

@@ -57,3 +57,15 @@ export function maxPointsForRange(range: XRange | null, totalSteps: number, colu
   const want = Math.ceil(columns * Math.max(1, totalSteps / span));
   return Math.min(100_000, Math.max(10, want));
 }
+
+/**
+ * What to ask main (runs.metrics) for to draw the range [x0, x1] of a step chart zoomed: the whole
+ * step numbers covering it (widened to the steps on either side of a fractional bound, so the line
+ * reaches both edges of the plot) at about one point per pixel column, within the contract's
+ * 10..100000 points. Main reads and downsamples only that range, whatever the run's length.
+ */
+export function zoomRequest(range: XRange, columns: number): { fromStep: number; toStep: number; maxPoints: number } {
+  const fromStep = Math.max(1, Math.floor(Math.min(range.x0, range.x1)));
+  const toStep = Math.max(fromStep, Math.ceil(Math.max(range.x0, range.x1)));
+  return { fromStep, toStep, maxPoints: Math.min(100_000, Math.max(10, Math.round(columns))) };
+}

@@ -6,16 +6,17 @@
  *
  * Long runs stay light: the step series is read from main downsampled to about the charts' width
  * (runs.metrics maxPoints), live points are appended, and once the held points pass LIVE_LIMIT the
- * series is re-read downsampled. runs.metrics has no x-range, so a zoomed range is drawn from the
- * points held; when they are too coarse there, the whole run is re-read at a resolution that gives
- * the zoomed range about one point per pixel column (up to the contract's 100,000 points).
+ * series is re-read downsampled. A zoomed range is drawn from the points held while they are fine
+ * enough there; when they are too coarse, main is asked for that range alone (runs.metrics
+ * fromStep/toStep) at about one point per pixel column, and the charts show that detail until the
+ * zoom changes, while the live points keep arriving in the whole-run series underneath.
  */
 import { ACTIVE_STATUSES, DEFAULT_CONFIG } from '../../../src-main/contract/index.ts';
 import type { BackendInfo, EpochPoint, Events, RunSummary, StepPoint } from '../../../src-main/contract/index.ts';
 import { ClientError, errorMessage } from '../api/client.ts';
 import type { Client } from '../api/client.ts';
 import { StepSeries, upsertEpoch } from '../charts/series.ts';
-import { maxPointsForRange, needsDetail } from '../charts/zoom.ts';
+import { maxPointsForRange, needsDetail, zoomRequest } from '../charts/zoom.ts';
 import type { XRange } from '../charts/zoom.ts';
 import { EstimateState } from './estimate.svelte.ts';
 import { PreviewsState } from './previews.svelte.ts';
@@ -59,6 +60,11 @@ export class TrainState {
   resuming = $state(false);
   /** The x range the step charts show (null: all), shared by them. */
   stepZoom = $state.raw<XRange | null>(null);
+  /**
+   * The zoomed range read from main at the plot's resolution (null: the charts draw `steps`). A
+   * snapshot: live points go to `steps` only (they arrive after the range anyway).
+   */
+  zoomDetail = $state.raw<StepSeries | null>(null);
   /** Steps of the run on screen (from runs.metrics, then the live steps). */
   totalSteps = $state(0);
   /** Width in px of the step charts' plots: the resolution asked of main. */
@@ -66,6 +72,10 @@ export class TrainState {
   readonly estimate: EstimateState;
   readonly previews: PreviewsState;
   #fetchingSteps = false;
+  /** Bumped by each zoom change: an answer for an older zoom is dropped. */
+  #zoomToken = 0;
+  /** Counts the detail series shown, so each has its own smoothing generation. */
+  #detailCount = 0;
 
   #stash: Map<string, Stashed[]> | null = null;
 
@@ -195,17 +205,45 @@ export class TrainState {
     }
   }
 
+  /** The step series the charts draw: the zoomed range's detail when there is one, else the run's. */
+  get shownSteps(): StepSeries {
+    return this.zoomDetail ?? this.steps;
+  }
+
+  /**
+   * The smoothing generation of `shownSteps` (ChartSeries.generation): changes whenever the points
+   * are replaced or the other series is shown, never on an append (so the EMA is extended, not redone).
+   */
+  get shownGeneration(): number {
+    return this.zoomDetail ? this.#detailCount * 2 + 1 : this.steps.generation * 2;
+  }
+
   /**
    * Zooms the step charts to a range (null: all). When the points held there are too coarse for
-   * the plot's width, the run is re-read at a finer resolution.
+   * the plot's width, that range alone is read from main at the plot's resolution; the points
+   * already on screen stay drawn, zoomed, until it arrives.
    */
   setStepZoom(range: XRange | null): void {
     this.stepZoom = range;
+    const token = ++this.#zoomToken;
     const run = this.run;
-    if (!run || !range) return;
-    const held = this.steps.countInRange(range.x0, range.x1);
-    if (needsDetail(held, range, this.totalSteps, this.chartColumns)) {
-      void this.#rereadSteps(run.id, maxPointsForRange(range, this.totalSteps, this.chartColumns));
+    if (!run || !range || !needsDetail(this.steps.countInRange(range.x0, range.x1), range, this.totalSteps, this.chartColumns)) {
+      this.zoomDetail = null;
+      return;
+    }
+    void this.#readZoomed(run.id, range, token);
+  }
+
+  async #readZoomed(runId: string, range: XRange, token: number): Promise<void> {
+    try {
+      const m = await this.#client.call('runs.metrics', { id: runId, ...zoomRequest(range, this.chartColumns) });
+      if (token !== this.#zoomToken || this.run?.id !== runId) return;
+      const detail = new StepSeries(m.steps.length);
+      detail.append(m.steps);
+      this.#detailCount++;
+      this.zoomDetail = detail;
+    } catch {
+      /* the coarser points held stay on screen */
     }
   }
 
@@ -252,6 +290,8 @@ export class TrainState {
     this.stopping = false;
     this.backend = null;
     this.stepZoom = null;
+    this.zoomDetail = null;
+    this.#zoomToken++;
     this.totalSteps = 0;
     this.previews.show(run.id);
   }
