@@ -67,6 +67,45 @@ const osReason = (e: unknown): string => {
   return err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, '')}` : String(err.message ?? e);
 };
 
+/**
+ * `p` with symlinks resolved: the real path of its nearest existing ancestor, then the rest of `p`
+ * as written (the folders an export would create).
+ */
+async function realPathOf(p: string): Promise<string> {
+  const rest: string[] = [];
+  for (let cur = p; ; ) {
+    try {
+      return path.join(await fs.realpath(cur), ...rest);
+    } catch {
+      const parent = path.dirname(cur);
+      if (parent === cur) return p;
+      rest.unshift(path.basename(cur));
+      cur = parent;
+    }
+  }
+}
+
+/** Whether `child` is `parent` or lies below it (both absolute and resolved). */
+function isWithin(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel));
+}
+
+/**
+ * Refuses an export folder inside the studio's data folder (its database, datasets and run
+ * checkpoints, which the studio deletes and rewrites on its own), followed through symlinks;
+ * below `<dataDir>/exports/`, where the default folders go, is allowed.
+ */
+export async function assertExportOutside(dataDir: string, out: string): Promise<void> {
+  const [realOut, realData, realExports] = await Promise.all([realPathOf(out), realPathOf(path.resolve(dataDir)), realPathOf(path.join(path.resolve(dataDir), 'exports'))]);
+  if (!isWithin(realOut, realData) || (isWithin(realOut, realExports) && realOut !== realExports)) return;
+  throw new StudioError(
+    'INVALID_INPUT',
+    `${out} is inside the studio's data folder ${dataDir}, which the studio manages (runs, datasets, history); choose a folder outside it, or leave the folder out for a new one under ${path.join(dataDir, 'exports')}`,
+    'out',
+  );
+}
+
 /** Removes `dir`, then the empty folders from `parent` up to `created` (the first folder the export created, if any). */
 async function cleanUp(dir: string | null, created: string | undefined, parent: string): Promise<void> {
   if (dir) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -84,6 +123,9 @@ async function cleanUp(dir: string | null, created: string | undefined, parent: 
 export function createExportService(ctx: ServiceContext): AreaService<ExportCommand> {
   const { store, supervisor, dataDir, emit } = ctx;
   const jobs = new Map<string, AbortController>();
+  /** Every export.run in progress, settled (close waits for them to remove their temporary folders). */
+  const running = new Set<Promise<unknown>>();
+  let closing = false;
 
   async function runExport(input: CommandParsed<'export.run'>): Promise<ExportResult> {
     const t0 = performance.now();
@@ -105,6 +147,7 @@ export function createExportService(ctx: ServiceContext): AreaService<ExportComm
     if (input.out !== undefined) {
       if (!path.isAbsolute(input.out)) throw new StudioError('INVALID_INPUT', `the export folder must be an absolute path, got "${input.out}"`, 'out');
       out = path.resolve(input.out);
+      await assertExportOutside(dataDir, out);
     } else {
       out = path.join(dataDir, 'exports', `${run.id}-epoch-${cp.epoch}-${stamp(new Date())}`);
     }
@@ -122,6 +165,11 @@ export function createExportService(ctx: ServiceContext): AreaService<ExportComm
     }
     const jobId = input.jobId ?? newJobId();
     if (jobs.has(jobId)) throw new StudioError('CONFLICT', `an export with job id ${jobId} is already running`, 'jobId');
+    // Taken before the next await, so that a second request with this id sees it.
+    const ac = new AbortController();
+    jobs.set(jobId, ac);
+    // The studio closed while this export was getting ready: it ends as cancelled.
+    if (closing) ac.abort();
 
     const parent = path.dirname(out);
     const staging = path.join(parent, `.${path.basename(out)}.tmp-${randomBytes(4).toString('hex')}`);
@@ -130,13 +178,12 @@ export function createExportService(ctx: ServiceContext): AreaService<ExportComm
       created = await fs.mkdir(parent, { recursive: true });
       await fs.mkdir(staging);
     } catch (e) {
+      jobs.delete(jobId);
       await cleanUp(null, created, parent);
       throw new StudioError('INVALID_INPUT', `cannot write into ${parent}: ${osReason(e)}`, 'out');
     }
 
     let renamed = false;
-    const ac = new AbortController();
-    jobs.set(jobId, ac);
     const progress = (phase: string, done: number, total: number) => emit('export.progress', { jobId, runId: run.id, phase, done, total });
     try {
       const files: ExportResult['files'] = [];
@@ -215,7 +262,13 @@ export function createExportService(ctx: ServiceContext): AreaService<ExportComm
 
   return {
     handlers: {
-      'export.run': (input) => runExport(input),
+      'export.run': (input) => {
+        const p = runExport(input);
+        const settled = p.catch(() => undefined);
+        running.add(settled);
+        void settled.then(() => running.delete(settled));
+        return p;
+      },
       'export.cancel': ({ jobId }) => {
         const ac = jobs.get(jobId);
         if (!ac) return { jobId, cancelled: false };
@@ -224,8 +277,12 @@ export function createExportService(ctx: ServiceContext): AreaService<ExportComm
       },
       'export.importModel': (input) => importModel(ctx, input),
     },
-    close() {
+    async close() {
+      closing = true;
       for (const ac of jobs.values()) ac.abort();
+      // A cancelled export removes its temporary folder before it settles: wait, so that nothing
+      // is left in the user's folder when the studio (and then the process) ends.
+      await Promise.all(running);
     },
   };
 }

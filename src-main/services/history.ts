@@ -7,6 +7,7 @@
 import type { CommandParsed, DatasetInfo, RunSummary } from '../contract/index.ts';
 import { StudioError, TrainConfigSchema, parseOrThrow } from '../contract/index.ts';
 import type { historyCommands, RunPreviews, TrainEstimate } from '../contract/history.ts';
+import { toBase64 } from '../core/latent/cache.ts';
 import type { EstimatePayload } from '../trainer/estimate-job.ts';
 import { listPreviewEpochs, previewsFolder, readPreviews } from '../trainer/previews.ts';
 import { datasetSource, runFolder } from './run-ops.ts';
@@ -81,7 +82,6 @@ export function createHistoryService(ctx: ServiceContext): AreaService<HistoryCo
       };
     }
     const { meta, pixels } = found;
-    const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
     return {
       runId: id,
       epochs,
@@ -89,9 +89,9 @@ export function createHistoryService(ctx: ServiceContext): AreaService<HistoryCo
       width: meta.width,
       height: meta.height,
       channels: meta.channels,
-      originals: b64(pixels.originals),
-      reconstructions: b64(pixels.reconstructions),
-      samples: b64(pixels.samples),
+      originals: toBase64(pixels.originals),
+      reconstructions: toBase64(pixels.reconstructions),
+      samples: toBase64(pixels.samples),
       count: { ...meta.count },
     };
   };

@@ -260,17 +260,32 @@ export function createLatentService(ctx: ServiceContext): AreaService<LatentComm
     };
     const progress: ProgressFn = (phase, done, total) =>
       ctx.emit('latent.progress', { jobId, runId: run.id, phase: phase as 'loading' | 'encoding' | 'projecting', done, total });
-    await shared(`encode:${dir}`, 'the encoding', caller, progress, async (signal, onProgress) => {
-      try {
-        return await supervisor.runJob('latent.encode', payload, { signal, onProgress });
-      } finally {
-        // A killed job may leave its temporary folder behind.
-        removeTemporaries(dir);
-      }
-    });
+    try {
+      await shared(`encode:${dir}`, 'the encoding', caller, progress, async (signal, onProgress) => {
+        try {
+          return await supervisor.runJob('latent.encode', payload, { signal, onProgress });
+        } finally {
+          // A killed job may leave its temporary folder behind.
+          removeTemporaries(dir);
+        }
+      });
+    } finally {
+      assertRunKept(run.id);
+    }
     const loaded = readCached(dir, cp);
     if (!loaded) throw new StudioError('INTERNAL', `the encoding of run ${run.id} was not written to ${dir}`);
     return loaded;
+  }
+
+  /**
+   * After a job that wrote into a run's folder: when the run was deleted while the job ran
+   * (runs.delete removed the folder, the job then wrote into a new one), removes what the job left
+   * and says that the run is gone.
+   */
+  function assertRunKept(runId: string): void {
+    if (store.runs.get(runId)) return;
+    fs.rmSync(runFolder(dataDir, runId), { recursive: true, force: true });
+    throw new StudioError('NOT_FOUND', `run ${runId} was deleted while its latent job ran`, 'runId');
   }
 
   /** Removes the temporary folders (`<dir>.tmp-<pid>-…`) of writers that are no longer running. */
@@ -316,9 +331,13 @@ export function createLatentService(ctx: ServiceContext): AreaService<LatentComm
     if (hit) return hit;
     const payload: ProjectPayload = { dir: l.dir, kind, seed: PROJECTION_SEED };
     const progress: ProgressFn = (_phase, done, total) => ctx.emit('latent.progress', { jobId, runId: l.encoding.runId, phase: 'projecting', done, total });
-    await shared(`${name}:${l.dir}`, `the ${kind === 'umap' ? 'UMAP' : 't-SNE'} projection`, caller, progress, (signal, onProgress) =>
-      supervisor.runJob('latent.project', payload, { signal, onProgress }),
-    );
+    try {
+      await shared(`${name}:${l.dir}`, `the ${kind === 'umap' ? 'UMAP' : 't-SNE'} projection`, caller, progress, (signal, onProgress) =>
+        supervisor.runJob('latent.project', payload, { signal, onProgress }),
+      );
+    } finally {
+      assertRunKept(l.encoding.runId);
+    }
     const done = readProjection<FitFacts>(l.dir, name, l.encoding.count);
     if (!done) throw new StudioError('INTERNAL', `the ${kind} projection was not written to ${l.dir}`);
     return done;
@@ -488,6 +507,7 @@ export function createLatentService(ctx: ServiceContext): AreaService<LatentComm
         return { count: z.length / d, width: meta.input.width, height: meta.input.height, channels: meta.input.channels, pixels: pixels.toString('base64') };
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
+        assertRunKept(cp.run.id);
       }
     },
 

@@ -9,17 +9,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LatentEncoding, LatentSplit } from '../contract/latent.ts';
-import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../core/checkpoint.ts';
-import { memorySource, openFileSource, type DataSource } from '../core/data-source.ts';
+import { loadCheckpoint, readCheckpointMeta } from '../core/checkpoint.ts';
 import { likelihoodMean } from '../core/evaluate.ts';
+import { checkpointSigma } from '../core/export/manifest.ts';
 import { checkpointSource, readF32, writeFolderAtomic, writeProjection } from '../core/latent/cache.ts';
 import { encodeSamples, splitSamples, summarise, type SplitLayout } from '../core/latent/encode.ts';
 import { embed2d } from '../core/latent/project.ts';
 import { CovarianceAccumulator, firstTwo, pcaFromCovariance, pcaProject } from '../core/latent/pca.ts';
-import { loadBuiltin } from '../core/sample-data.ts';
 import type { Tensor2D } from '@tensorflow/tfjs';
 import { evaluationBatch } from '../core/train.ts';
 import { selectBackend } from './backend.ts';
+import { openCheckpointWithData } from './job-data.ts';
 import type { Job } from './jobs.ts';
 import type { DatasetSource } from './protocol.ts';
 
@@ -55,61 +55,28 @@ export interface DecodePayload {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** The Gaussian likelihood's sigma at the checkpoint: the learned value when it was learned. */
-function checkpointSigma(meta: CheckpointMeta): number {
-  const learned = meta.state?.extra?.['logSigma'];
-  if (meta.config.gaussianSigmaMode === 'learned' && typeof learned === 'number') return Math.exp(learned);
-  return meta.metrics?.sigma ?? meta.config.gaussianSigma;
-}
-
-/** The dataset's images (read per batch from the file) and its label ids (null when unlabelled). */
-function openData(source: DatasetSource, labelsFile: string | null): { data: DataSource; labels: Uint8Array | null } {
-  if (source.kind === 'builtin') {
-    const b = loadBuiltin(source.name);
-    return { data: memorySource(b), labels: b.labels.length === b.count ? b.labels : null };
-  }
-  const data = openFileSource(source.path, source);
-  const labels = labelsFile && fs.existsSync(labelsFile) ? new Uint8Array(fs.readFileSync(labelsFile)) : null;
-  return { data, labels: labels && labels.length === source.count ? labels : null };
-}
-
 export const encodeJob: Job = async (raw, ctx) => {
   const p = raw as EncodePayload;
   const t0 = performance.now();
   ctx.progress('loading', 0, 1);
-  const meta = await readCheckpointMeta(p.checkpoint);
+  const m = await openCheckpointWithData(p.checkpoint, p.dataset, p.labelsFile, ctx);
+  const { tf, info, meta, data, labels } = m;
   const config = meta.config;
-  const { tf, info } = await selectBackend(config.backend);
-  ctx.backend(info);
-  const { data, labels } = openData(p.dataset, p.labelsFile);
   try {
-    if (data.width !== meta.input.width || data.height !== meta.input.height || data.channels !== meta.input.channels) {
-      throw new Error(
-        `the dataset's images are ${data.width}x${data.height}x${data.channels}, the checkpoint's model takes ` +
-          `${meta.input.width}x${meta.input.height}x${meta.input.channels}`,
-      );
-    }
     const indices = splitSamples(p.split, p.layout, config, p.maxSamples);
     if (indices.length === 0) throw new Error(`the ${p.split} split holds no samples`);
-    const { encoder, decoder } = await loadCheckpoint(tf, p.checkpoint);
-    let enc;
-    try {
-      enc = await encodeSamples({
-        tf,
-        encoder,
-        decoder,
-        likelihood: config.likelihood,
-        gaussianSigma: checkpointSigma(meta),
-        data,
-        indices,
-        modelInput: (u8, idx) => evaluationBatch(config, u8, idx, meta.dim),
-        seed: ENCODE_SEED,
-        onProgress: (done, total) => ctx.progress('encoding', done, total),
-      });
-    } finally {
-      encoder.dispose();
-      decoder.dispose();
-    }
+    const enc = await encodeSamples({
+      tf,
+      encoder: m.encoder,
+      decoder: m.decoder,
+      likelihood: config.likelihood,
+      gaussianSigma: checkpointSigma(meta),
+      data,
+      indices,
+      modelInput: (u8, idx) => evaluationBatch(config, u8, idx, meta.dim),
+      seed: ENCODE_SEED,
+      onProgress: (done, total) => ctx.progress('encoding', done, total),
+    });
     const s = summarise(enc);
     const encoding: LatentEncoding = {
       runId: p.runId,
@@ -153,7 +120,7 @@ export const encodeJob: Job = async (raw, ctx) => {
     ctx.progress('projecting', 1, 1);
     return { encoding, durationMs: performance.now() - t0 };
   } finally {
-    data.close?.();
+    m.dispose();
   }
 };
 

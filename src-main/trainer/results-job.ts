@@ -11,16 +11,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainConfig } from '../contract/config.ts';
-import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../core/checkpoint.ts';
-import { memorySource, openFileSource, type DataSource } from '../core/data-source.ts';
+import type { CheckpointMeta } from '../core/checkpoint.ts';
 import { csvRow, float32Text } from '../core/export/csv.ts';
 import { pca2 } from '../core/export/embeddings.ts';
 import { computeGrids, encodeRows, type GridName, type LatentModel } from '../core/export/grids.ts';
 import { npyData, npyHeader } from '../core/export/npy.ts';
 import { writePng } from '../core/export/png.ts';
-import { loadBuiltin } from '../core/sample-data.ts';
 import { evaluationBatch, seedStreams, splitIndices } from '../core/train.ts';
-import { selectBackend } from './backend.ts';
+import { openCheckpointWithData, type JobData } from './job-data.ts';
 import type { Job, JobContext } from './jobs.ts';
 import type { DatasetSource } from './protocol.ts';
 
@@ -63,47 +61,15 @@ export interface GridsJobResult {
 const MAX_VALIDATION = 2048;
 const BATCH = 512;
 
-interface OpenedData {
-  data: DataSource;
-  labels: Uint8Array | null;
-  /** Samples before the official test split (all when there is none). */
-  trainCount: number;
-}
-
-async function openData(p: ModelPayload): Promise<OpenedData> {
-  const s = p.dataset;
-  if (s.kind === 'builtin') {
-    const g = loadBuiltin(s.name);
-    return { data: memorySource(g), labels: g.labels, trainCount: g.count };
-  }
-  const data = openFileSource(s.path, s);
-  let labels: Uint8Array | null = null;
-  if (p.labelsPath) {
-    const buf = await fs.readFile(p.labelsPath).catch(() => null);
-    if (buf && buf.byteLength === s.count) labels = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  return { data, labels, trainCount: s.trainCount ?? s.count };
-}
-
-async function openModel(p: ModelPayload, ctx: JobContext): Promise<{ model: LatentModel; meta: CheckpointMeta; opened: OpenedData; dispose(): void }> {
-  const meta = await readCheckpointMeta(p.checkpoint);
-  const { tf, info } = await selectBackend(meta.config.backend);
-  ctx.backend(info);
-  const opened = await openData(p);
-  const { data } = opened;
-  if (data.width !== meta.input.width || data.height !== meta.input.height || data.channels !== meta.input.channels) {
-    opened.data.close?.();
-    throw new Error(
-      `the dataset's images are ${data.width}x${data.height}x${data.channels}, the checkpoint's model takes ` +
-        `${meta.input.width}x${meta.input.height}x${meta.input.channels}`,
-    );
-  }
-  const { encoder, decoder } = await loadCheckpoint(tf, p.checkpoint);
+/** The checkpoint's models as the grids and embeddings code takes them, with the run's dataset. */
+async function openModel(p: ModelPayload, ctx: JobContext): Promise<{ model: LatentModel; meta: CheckpointMeta; opened: JobData; dispose(): void }> {
+  const m = await openCheckpointWithData(p.checkpoint, p.dataset, p.labelsPath, ctx);
+  const { meta } = m;
   const config: TrainConfig = meta.config;
   const model: LatentModel = {
-    tf,
-    encoder,
-    decoder,
+    tf: m.tf,
+    encoder: m.encoder,
+    decoder: m.decoder,
     likelihood: config.likelihood,
     latentDim: config.model.latentDim,
     width: meta.input.width,
@@ -111,16 +77,7 @@ async function openModel(p: ModelPayload, ctx: JobContext): Promise<{ model: Lat
     channels: meta.input.channels,
     modelInput: (u8, idx) => evaluationBatch(config, u8, idx, meta.dim),
   };
-  return {
-    model,
-    meta,
-    opened,
-    dispose() {
-      encoder.dispose();
-      decoder.dispose();
-      opened.data.close?.();
-    },
-  };
+  return { model, meta, opened: m, dispose: () => m.dispose() };
 }
 
 /** The run's seeded validation hold-out (as training drew it), else its first samples; at most MAX_VALIDATION. */
@@ -169,10 +126,13 @@ export const embeddingsJob: Job = async (payload, ctx) => {
   const { model, opened, dispose } = await openModel(p, ctx);
   const d = model.latentDim;
   const n = Math.min(opened.data.count, Math.max(1, p.maxSamples));
-  await fs.mkdir(p.outDir, { recursive: true });
   const files = ['embeddings.csv', 'embeddings.npy', 'labels.npy'];
-  const [csv, npy] = await Promise.all([fs.open(path.join(p.outDir, files[0]!), 'w'), fs.open(path.join(p.outDir, files[1]!), 'w')]);
+  let csv: fs.FileHandle | undefined;
+  let npy: fs.FileHandle | undefined;
   try {
+    await fs.mkdir(p.outDir, { recursive: true });
+    csv = await fs.open(path.join(p.outDir, files[0]!), 'w');
+    npy = await fs.open(path.join(p.outDir, files[1]!), 'w');
     const header = ['index', 'label', 'label_name', ...Array.from({ length: d }, (_, j) => `z${j}`)];
     await csv.write(csvRow(header));
     await npy.write(npyHeader('<f4', [n, d]));
@@ -197,7 +157,7 @@ export const embeddingsJob: Job = async (payload, ctx) => {
     }
     await fs.writeFile(path.join(p.outDir, files[2]!), Buffer.concat([npyHeader('<i4', [n]), npyData(labels)]));
   } finally {
-    await Promise.all([csv.close(), npy.close()]);
+    await Promise.all([csv?.close(), npy?.close()]);
     dispose();
   }
   return { count: n, latentDim: d, files } satisfies EmbeddingsJobResult;

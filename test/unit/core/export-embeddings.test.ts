@@ -56,3 +56,25 @@ test('latent statistics: KL per dimension in closed form, the aggregate posterio
   assert.ok(Math.abs(s.sd[1]! - 2) < 1e-6);
   assert.deepEqual(linspace(-3, 3, 9), [-3, -2.25, -1.5, -0.75, 0, 0.75, 1.5, 2.25, 3]);
 });
+
+test('PCA with two nearly equal leading variances still finds the exact axes (u, v rotated by 30 degrees)', () => {
+  // Points +-a u, +-b v, +-c w with a = 1, b = 0.995: the sample covariance has eigenvalues
+  // 2a^2/5, 2b^2/5, 2c^2/5 on u, v, w, only 1 % apart on the first two.
+  const c30 = Math.cos(Math.PI / 6);
+  const s30 = Math.sin(Math.PI / 6);
+  const u = [c30, s30, 0];
+  const v = [-s30, c30, 0];
+  const w = [0, 0, 1];
+  const [a, b, c] = [1, 0.995, 0.3];
+  const pts: number[] = [];
+  for (const [k, axis] of [[a, u], [b, v], [c, w]] as const) {
+    for (const sign of [1, -1]) for (let j = 0; j < 3; j++) pts.push(sign * k * axis[j]!);
+  }
+  const r = pca2(Float32Array.from(pts), 6, 3);
+  const dot = (x: ArrayLike<number>, y: ArrayLike<number>) => x[0]! * y[0]! + x[1]! * y[1]! + x[2]! * y[2]!;
+  assert.ok(Math.abs(Math.abs(dot(r.axes[0], u)) - 1) < 1e-6, `first axis ${Array.from(r.axes[0])}`);
+  assert.ok(Math.abs(Math.abs(dot(r.axes[1], v)) - 1) < 1e-6, `second axis ${Array.from(r.axes[1])}`);
+  assert.ok(Math.abs(r.variance[0] - (2 * a * a) / 5) < 1e-6);
+  assert.ok(Math.abs(r.variance[1] - (2 * b * b) / 5) < 1e-6);
+  assert.ok(Math.abs(r.totalVariance - (2 * (a * a + b * b + c * c)) / 5) < 1e-6);
+});
