@@ -59,6 +59,8 @@ export function verificationInputs(dim: number, latentDim: number): { x: Float32
 }
 
 /** An IO handler that loads a model.json + weights written on disk (tfjs's file:// needs tfjs-node). */
+// Deliberately not core/checkpoint.ts's reader: the check must read the written files the way any
+// tfjs user would (model.json, then every weights path it names), not through the studio's own code.
 export function fileModelHandler(dir: string): io.IOHandler {
   return {
     load: async () => {

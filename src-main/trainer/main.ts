@@ -11,12 +11,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import { TrainConfigSchema, type TrainConfig } from '../contract/config.ts';
-import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../core/checkpoint.ts';
+import { loadCheckpoint, readCheckpointMeta } from '../core/checkpoint.ts';
 import { headSource, memorySource, openFileSource, toDataSource, type DataSource } from '../core/data-source.ts';
 import { evaluateModel } from '../core/evaluate.ts';
 import { describeFailure, loadResumeState, type ResumeState } from '../core/resume.ts';
 import { loadBuiltin } from '../core/sample-data.ts';
 import { evaluationBatch, seedStreams, splitIndices, train, type TrainOptions } from '../core/train.ts';
+import { checkpointSigma } from '../core/export/manifest.ts';
 import { selectBackend } from './backend.ts';
 import { runJob } from './jobs.ts';
 import { previewIndices, previewsFolder, priorDraws, renderPreviews, writePreviews } from './previews.ts';
@@ -273,13 +274,6 @@ async function runEval(channel: Channel, msg: Extract<ToTrainer, { type: 'eval' 
     decoder.dispose();
     data.close?.();
   }
-}
-
-/** The Gaussian likelihood's sigma at the checkpoint: the learned value when it was learned. */
-function checkpointSigma(meta: CheckpointMeta): number {
-  const learned = meta.state?.extra?.['logSigma'];
-  if (meta.config.gaussianSigmaMode === 'learned' && typeof learned === 'number') return Math.exp(learned);
-  return meta.metrics?.sigma ?? meta.config.gaussianSigma;
 }
 
 function main(): void {
