@@ -13,6 +13,23 @@ import type { RunFilter, SortKey, SortSpec } from '../../lib/util/runs.ts';
 
 export type RunPatch = { name?: string; notes?: string; tags?: string[] };
 
+/** Columns of the runs table that the "Columns" menu can hide (name and status always show). */
+export const OPTIONAL_COLUMNS: readonly SortKey[] = ['dataset', 'model', 'latent', 'likelihood', 'beta', 'lr', 'batch', 'negElbo', 'valNegElbo', 'kl', 'activeUnits', 'duration', 'backend'];
+/** Hidden until shown: the table then fits a 1280 px window with every other column. */
+export const DEFAULT_HIDDEN_COLUMNS: readonly SortKey[] = ['likelihood', 'batch'];
+const COLUMNS_KEY = 'vae-studio.runs.hiddenColumns';
+
+/** The hidden columns kept in localStorage (a bad or missing entry gives the defaults). */
+function loadHiddenColumns(): SortKey[] {
+  try {
+    const raw: unknown = JSON.parse(globalThis.localStorage?.getItem(COLUMNS_KEY) ?? 'null');
+    if (Array.isArray(raw)) return raw.filter((k): k is SortKey => OPTIONAL_COLUMNS.includes(k as SortKey));
+  } catch {
+    // Fall through to the defaults.
+  }
+  return [...DEFAULT_HIDDEN_COLUMNS];
+}
+
 export class RunsView {
   readonly #client: Client;
   readonly runs: RunsState;
@@ -27,6 +44,8 @@ export class RunsView {
   resuming = $state<Record<string, boolean>>({});
   evalProgress = $state.raw<Record<string, EvalProgress>>({});
   evals = $state.raw<Record<string, EvalResult[]>>({});
+  /** Columns of the table hidden through the "Columns" menu; remembered across sessions. */
+  hiddenColumns = $state.raw<SortKey[]>(loadHiddenColumns());
 
   /** The rows shown: filtered, then sorted. */
   readonly visible = $derived.by(() => sortRunsBy(filterRuns(this.runs.runs, this.filter), this.sort, this.runs.now));
@@ -35,6 +54,19 @@ export class RunsView {
     this.#client = client;
     this.runs = runs;
     client.on('runs.evalProgress', (p) => (this.evalProgress = { ...this.evalProgress, [p.runId]: p }));
+  }
+
+  isColumnShown(key: SortKey): boolean {
+    return !this.hiddenColumns.includes(key);
+  }
+
+  setColumnShown(key: SortKey, shown: boolean): void {
+    this.hiddenColumns = shown ? this.hiddenColumns.filter((k) => k !== key) : [...this.hiddenColumns.filter((k) => k !== key), key];
+    try {
+      globalThis.localStorage?.setItem(COLUMNS_KEY, JSON.stringify(this.hiddenColumns));
+    } catch {
+      // Storage full or disabled: the choice lasts for this session.
+    }
   }
 
   sortBy(key: SortKey): void {
