@@ -10,3 +10,4 @@ export * from './system.ts';
 export * from './history.ts';
 export * from './latent.ts';
 export * from './export.ts';
+export * from './likelihood.ts';

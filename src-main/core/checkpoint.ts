@@ -18,6 +18,7 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { syncDir, writeFileDurable as writeDurable } from './fs-durable.ts';
 import type { io, LayersModel, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../contract/config.ts';
 import type { EpochPoint } from '../contract/types.ts';
@@ -86,29 +87,6 @@ export class NonFiniteStateError extends Error {
 /** Folder name of epoch `n`'s checkpoint inside a run's checkpoint folder. */
 export function checkpointFolderName(epoch: number): string {
   return `epoch-${epoch}`;
-}
-
-/** Writes `data` to `file` and fsyncs it, so that a later rename publishes durable bytes. */
-async function writeDurable(file: string, data: string | Uint8Array): Promise<number> {
-  const fh = await fs.open(file, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-}
-
-/** fsyncs a folder (its entries: names created or renamed in it). Not possible on Windows; skipped there. */
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const fh = await fs.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Throws NonFiniteStateError when a float32 weight in `data` (laid out per `specs`) is NaN or Inf. */

@@ -13,6 +13,7 @@
 import type { LayersModel, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../contract/config.ts';
 import type { EvalResult } from '../contract/types.ts';
+import { likelihoodMean } from '../contract/likelihood.ts';
 import type { DataSource } from './data-source.ts';
 import { iwaeNll, natsToBitsPerDim } from './iwae.ts';
 import { klStandardNormal, reconstructionNll } from './losses.ts';
@@ -58,26 +59,6 @@ function toUnit(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! / 255;
   return out;
-}
-
-/**
- * The mean of p(x|z) from the decoder output, per likelihood, clipped to [0, 1]:
- *   Bernoulli: sigmoid(l). Gaussian: the output.
- *   Continuous Bernoulli (Loaiza-Ganem & Cunningham 2019, eq. 5): lambda / (2 lambda - 1) +
- *   1 / (2 artanh(1 - 2 lambda)) with lambda = sigmoid(l), which in the logit is
- *   0.5 + 0.5 coth(l / 2) - 1 / l; near l = 0 (cancellation) its series 0.5 + l / 12 - l^3 / 720.
- */
-export function likelihoodMean(likelihood: TrainConfig['likelihood'], out: Float32Array): Float32Array {
-  const m = new Float32Array(out.length);
-  for (let i = 0; i < out.length; i++) {
-    const l = out[i]!;
-    let v: number;
-    if (likelihood === 'gaussian') v = l;
-    else if (likelihood === 'bernoulli') v = 1 / (1 + Math.exp(-l));
-    else v = Math.abs(l) < 1e-2 ? 0.5 + l / 12 - (l * l * l) / 720 : 0.5 + 0.5 / Math.tanh(l / 2) - 1 / l;
-    m[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-  }
-  return m;
 }
 
 export async function evaluateModel(o: EvaluateOptions): Promise<EvalMetrics> {

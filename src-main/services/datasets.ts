@@ -43,6 +43,7 @@ import type { ImageArray } from '../core/formats/common.ts';
 import { parseCsvImages } from '../core/formats/csv.ts';
 import { checkLabelCount, idxToImages, idxToLabels, parseIdx } from '../core/formats/idx.ts';
 import { isNpy, parseNpyImages } from '../core/formats/npy.ts';
+import { syncDir } from '../core/fs-durable.ts';
 import { decodeImage } from '../core/images/decode.ts';
 import { convertChannels, flatten, parseColour, prepareImage, toSquare } from '../core/images/preprocess.ts';
 import type { RawImage, Rgb } from '../core/images/preprocess.ts';
@@ -410,18 +411,8 @@ class AtomicFile {
   }
 }
 
-/** Makes the renames durable (a folder's entries are data too); not possible on Windows, where it is skipped. */
-async function syncDir(dir: string): Promise<void> {
-  let fh: fs.promises.FileHandle | null = null;
-  try {
-    fh = await fs.promises.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    /* best effort */
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
+/** Makes the renames durable (a folder's entries are data too), best effort. */
+const syncDirBestEffort = (dir: string): Promise<void> => syncDir(dir).catch(() => undefined);
 
 // --- the health report --------------------------------------------------------------------------------
 
@@ -575,7 +566,7 @@ async function store_(
       throw e;
     }
     await fs.promises.rm(path.join(dir, IMPORTING_FILE), { force: true });
-    await syncDir(dir);
+    await syncDirBestEffort(dir);
     store.datasets.upsert({ ...info, id, kind: 'imported', createdAt: importedAt, dataPath: path.join(dir, DATA_FILE), fingerprint: `sha256:${written.dataSha}` });
     return { dataset: store.datasets.get(id)!, report };
   } catch (e) {

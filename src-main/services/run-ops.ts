@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { CommandParsed, DatasetInfo, EvalResult, EvalSplit, RunSummary } from '../contract/index.ts';
 import { ACTIVE_STATUSES, StudioError } from '../contract/index.ts';
 import { listCheckpoints, readCheckpointMeta } from '../core/checkpoint.ts';
+import { writeFileAtomicSync } from '../core/fs-durable.ts';
 import type { Store } from '../store/index.ts';
 import type { DatasetSource, ToTrainer } from '../trainer/protocol.ts';
 import { META_FILE, readDatasetMeta } from './datasets.ts';
@@ -174,14 +175,5 @@ function appendEvaluation(dir: string, result: EvalResult): void {
   fs.mkdirSync(dir, { recursive: true });
   const list = listEvaluations(path.dirname(path.dirname(dir)), path.basename(dir));
   list.push(result);
-  const file = path.join(dir, EVALUATIONS_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeFileSync(fd, JSON.stringify(list, null, 2));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(path.join(dir, EVALUATIONS_FILE), JSON.stringify(list, null, 2));
 }

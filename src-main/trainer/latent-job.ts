@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LatentEncoding, LatentSplit } from '../contract/latent.ts';
 import { loadCheckpoint, readCheckpointMeta } from '../core/checkpoint.ts';
-import { likelihoodMean } from '../core/evaluate.ts';
+import { likelihoodMean } from '../contract/likelihood.ts';
 import { checkpointSigma } from '../core/export/manifest.ts';
 import { checkpointSource, readF32, writeFolderAtomic, writeProjection } from '../core/latent/cache.ts';
 import { encodeSamples, splitSamples, summarise, type SplitLayout } from '../core/latent/encode.ts';

@@ -21,7 +21,8 @@ import path from 'node:path';
 import type { LayersModel, Tensor2D } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../contract/config.ts';
 import type { DataSource } from '../core/data-source.ts';
-import { likelihoodMean } from '../core/evaluate.ts';
+import { likelihoodMean } from '../contract/likelihood.ts';
+import { writeFileAtomicSync } from '../core/fs-durable.ts';
 import { Rng } from '../core/rng.ts';
 import type { Tf } from '../core/tf.ts';
 import { evaluationBatch, seedStreams, splitIndices } from '../core/train.ts';
@@ -135,18 +136,6 @@ export async function renderPreviews(o: {
   }
 }
 
-function writeAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
 /** Writes one epoch's previews (replacing any earlier ones of that epoch, e.g. after a resume). */
 export function writePreviews(folder: string, meta: Omit<PreviewMeta, 'format' | 'version'>, px: PreviewPixels): void {
   const dim = meta.width * meta.height * meta.channels;
@@ -158,8 +147,8 @@ export function writePreviews(folder: string, meta: Omit<PreviewMeta, 'format' |
   bin.set(px.originals, 0);
   bin.set(px.reconstructions, px.originals.length);
   bin.set(px.samples, px.originals.length * 2);
-  writeAtomic(path.join(folder, `epoch-${meta.epoch}.bin`), bin);
-  writeAtomic(path.join(folder, `epoch-${meta.epoch}.json`), JSON.stringify({ format: FORMAT, version: VERSION, ...meta }));
+  writeFileAtomicSync(path.join(folder, `epoch-${meta.epoch}.bin`), bin);
+  writeFileAtomicSync(path.join(folder, `epoch-${meta.epoch}.json`), JSON.stringify({ format: FORMAT, version: VERSION, ...meta }));
 }
 
 function expectedBytes(meta: PreviewMeta): number {

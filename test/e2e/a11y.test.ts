@@ -18,21 +18,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Result, RunSummary } from '../../src-main/contract/index.ts';
-import { openStudio, ROOT, SHOTS } from '../helpers/e2e.ts';
+import type { RunSummary } from '../../src-main/contract/index.ts';
+import { openStudio, ROOT, SHOTS, trainRuns, until } from '../helpers/e2e.ts';
 
 const DOCS = process.env['VAE_STUDIO_DOCS_SHOTS'] === '1';
 const DOCS_DIR = path.join(ROOT, 'docs');
-
-/** Polls `check` until it holds. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 /** What the in-page audit finds on one page. */
 interface Audit {
@@ -172,12 +162,7 @@ async function goHash(page: Page, hash: string): Promise<void> {
 
 test('accessibility and layout of every page: names, ids, one h1, focus rings, no overflow, keyboard navigation', { timeout: 300_000 }, async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-a11y-'));
-  const { server, page, consoleErrors } = await openStudio(t, { dataDir, defaultTimeoutMs: 40_000 });
-  const call = async <T>(command: string, input: unknown): Promise<T> => {
-    const r: Result<unknown> = await server.studio.dispatch(command, input);
-    assert.ok(r.ok, `${command}: ${JSON.stringify(r)}`);
-    return r.value as T;
-  };
+  const { server, page, consoleErrors, call } = await openStudio(t, { dataDir, defaultTimeoutMs: 40_000 });
   // First the empty studio: the pages that list runs say what to do instead of showing nothing.
   await page.goto(server.url);
   await page.getByRole('status', { name: 'Connection: Connected' }).waitFor();
@@ -202,18 +187,14 @@ test('accessibility and layout of every page: names, ids, one h1, focus rings, n
   const base = DOCS
     ? { epochs: 3, maxSamples: 0, batchSize: 100, optimizer: { learningRate: 0.005 }, backend: 'auto' }
     : { epochs: 1, maxSamples: 300, batchSize: 100, backend: 'auto' };
-  const runA = await call<RunSummary>('training.start', { datasetId: 'builtin-digits', name: 'digits z8', config: { ...base, model: { hidden: [128], latentDim: 8 } } });
-  const runB = await call<RunSummary>('training.start', {
-    datasetId: 'builtin-digits',
-    name: 'digits z2 beta 2',
-    config: { ...base, beta: 2, model: { hidden: [128], latentDim: 2 } },
-  });
-  await until('both runs complete', async () => {
-    const all = await call<RunSummary[]>('runs.list', {});
-    const failed = all.find((r) => r.status === 'failed');
-    assert.equal(failed, undefined, `a run failed: ${failed?.error}`);
-    return all.filter((r) => r.status === 'completed').length === 2;
-  }, 180_000);
+  const [runA, runB] = (await trainRuns(
+    call,
+    [
+      { name: 'digits z8', config: { ...base, model: { hidden: [128], latentDim: 8 } } },
+      { name: 'digits z2 beta 2', config: { ...base, beta: 2, model: { hidden: [128], latentDim: 2 } } },
+    ],
+    180_000,
+  )) as [RunSummary, RunSummary];
 
   // Tags make the name cell taller and the table wider: the layout check sees a realistic row.
   await call('runs.update', { id: runA.id, tags: ['baseline', 'digits'] });

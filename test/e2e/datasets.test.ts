@@ -13,7 +13,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { openStudio, SHOTS } from '../helpers/e2e.ts';
+import { openStudio, SHOTS, until } from '../helpers/e2e.ts';
 
 const NAME = 'E2E shapes';
 
@@ -43,15 +43,6 @@ async function makeFolder(dir: string): Promise<string> {
   // A PNG signature followed by garbage: found, then skipped as corrupt.
   writeFileSync(path.join(root, 'circle', 'broken.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('not really a png')]));
   return root;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function shot(page: Page, name: string): Promise<void> {

@@ -10,36 +10,15 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { Result, RunSummary } from '../../src-main/contract/index.ts';
-import { openStudio, SHOTS } from '../helpers/e2e.ts';
-
-/** Polls an async check until it holds. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import type { RunSummary } from '../../src-main/contract/index.ts';
+import { openStudio, SHOTS, trainRuns, until } from '../helpers/e2e.ts';
 
 test('export page: tfjs + report with verification, then import the model back', { timeout: 180_000 }, async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-export-'));
-  const { server, page, consoleErrors } = await openStudio(t, { dataDir, defaultTimeoutMs: 40_000 });
-  const call = async <T>(command: string, input: unknown): Promise<T> => {
-    const r: Result<unknown> = await server.studio.dispatch(command, input);
-    assert.ok(r.ok, `${command}: ${JSON.stringify(r)}`);
-    return r.value as T;
-  };
-  const run = await call<RunSummary>('training.start', {
-    datasetId: 'builtin-digits',
-    name: 'export e2e',
-    config: { epochs: 1, maxSamples: 400, batchSize: 100, model: { hidden: [32], latentDim: 4 }, backend: 'auto' },
-  });
-  await until('the run completes', async () => {
-    const r = (await call<RunSummary[]>('runs.list', {})).find((x) => x.id === run.id);
-    assert.notEqual(r?.status, 'failed', `the run failed: ${r?.error}`);
-    return r?.status === 'completed';
-  }, 120_000);
+  const { server, page, consoleErrors, call } = await openStudio(t, { dataDir, defaultTimeoutMs: 40_000 });
+  const [run] = (await trainRuns(call, [
+    { name: 'export e2e', config: { epochs: 1, maxSamples: 400, batchSize: 100, model: { hidden: [32], latentDim: 4 }, backend: 'auto' } },
+  ])) as [RunSummary];
 
   await page.goto(server.url);
   await page.getByRole('status', { name: 'Connection: Connected' }).waitFor();

@@ -14,18 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import type { Result } from '../../src-main/contract/index.ts';
-import type { RunSummary } from '../../src-main/contract/index.ts';
-import { openStudio, SHOTS } from '../helpers/e2e.ts';
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+import { openStudio, SHOTS, trainRuns, until } from '../helpers/e2e.ts';
 
 /** Browser-side shapes this Node project's types do not include. */
 interface CanvasLike {
@@ -73,24 +62,15 @@ async function expectDownload(page: Page, click: () => Promise<void>, ext: strin
 
 test('latent explorer: map, hover decoding, traversal, outliers, interpolation, downloads', { timeout: 180_000 }, async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-latent-'));
-  const { server, page, consoleErrors } = await openStudio(t, { dataDir, defaultTimeoutMs: 40_000 });
-  const call = async <T>(command: string, input: unknown): Promise<T> => {
-    const r: Result<unknown> = await server.studio.dispatch(command, input);
-    assert.ok(r.ok, `${command}: ${JSON.stringify(r)}`);
-    return r.value as T;
-  };
+  const { server, page, consoleErrors, call } = await openStudio(t, { dataDir, defaultTimeoutMs: 40_000 });
 
-  const run = await call<RunSummary>('training.start', {
-    datasetId: 'builtin-digits',
-    name: 'latent e2e',
-    // A higher learning rate than the default so 2 short epochs already decode digit-like images.
-    config: { epochs: 2, maxSamples: 1000, batchSize: 100, model: { hidden: [64], latentDim: 8 }, optimizer: { learningRate: 0.005 }, backend: 'auto' },
-  });
-  await until('the run completes', async () => {
-    const r = (await call<RunSummary[]>('runs.list', {})).find((x) => x.id === run.id);
-    assert.notEqual(r?.status, 'failed', `the run failed: ${r?.error}`);
-    return r?.status === 'completed';
-  }, 120_000);
+  await trainRuns(call, [
+    {
+      name: 'latent e2e',
+      // A higher learning rate than the default so 2 short epochs already decode digit-like images.
+      config: { epochs: 2, maxSamples: 1000, batchSize: 100, model: { hidden: [64], latentDim: 8 }, optimizer: { learningRate: 0.005 }, backend: 'auto' },
+    },
+  ]);
 
   await page.goto(server.url);
   await page.getByRole('status', { name: 'Connection: Connected' }).waitFor();

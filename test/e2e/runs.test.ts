@@ -14,18 +14,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Result, RunSummary } from '../../src-main/contract/index.ts';
-import { openStudio, SHOTS } from '../helpers/e2e.ts';
+import type { RunSummary } from '../../src-main/contract/index.ts';
+import { openStudio, SHOTS, until as waitUntil } from '../helpers/e2e.ts';
 
-/** Polls `check` until it holds. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+/** The shared polling with this file's longer default wait. */
+const until = (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => waitUntil(what, check, timeoutMs);
 
 const TINY = { epochs: 1, maxSamples: 300, batchSize: 100, model: { hidden: [64] }, backend: 'auto' };
 
@@ -52,12 +45,7 @@ async function tabTo(page: Page, label: string, back = false, max = 80): Promise
 
 test('runs view: sort, search, notes and tags, re-run, compare from the keyboard, interrupted run, delete', { timeout: 240_000 }, async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vae-studio-e2e-runs-'));
-  const { server, page, consoleErrors } = await openStudio(t, { dataDir, defaultTimeoutMs: 30_000 });
-  const call = async <T>(command: string, input: unknown): Promise<T> => {
-    const r: Result<unknown> = await server.studio.dispatch(command, input);
-    assert.ok(r.ok, `${command}: ${JSON.stringify(r)}`);
-    return r.value as T;
-  };
+  const { server, page, consoleErrors, call } = await openStudio(t, { dataDir, defaultTimeoutMs: 30_000 });
 
   const t0 = performance.now();
   // Three tiny runs that differ in latent size, beta and learning rate.

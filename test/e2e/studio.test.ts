@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { openStudio, SHOTS } from '../helpers/e2e.ts';
+import { openStudio, SHOTS, until } from '../helpers/e2e.ts';
 
 const RUN_NAME = 'e2e digits run';
 
@@ -25,16 +25,6 @@ async function chartPoints(scope: Page | Locator): Promise<number> {
 async function currentStep(page: Page): Promise<number> {
   const text = (await page.getByTestId('run-step').textContent()) ?? '0';
   return Number(text.replace(/[^\d]/g, ''));
-}
-
-/** Polls `check` (Node side, through locators) until it holds. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Browser-side code runs with DOM types this Node project does not load; these are the bits used. */

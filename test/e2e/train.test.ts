@@ -14,17 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { openStudio, SHOTS } from '../helpers/e2e.ts';
-
-/** Polls `check` until it holds. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { openStudio, SHOTS, until } from '../helpers/e2e.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

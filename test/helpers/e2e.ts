@@ -1,7 +1,7 @@
 /**
  * What every end-to-end test shares: the real web-mode studio on a fresh data folder and Debian's
  * Chromium driven by playwright-core, with console errors collected and everything torn down after
- * the test.
+ * the test; a typed dispatch, polling, and tiny training runs to give the pages content.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -10,6 +10,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
+import type { Result, RunSummary } from '../../src-main/contract/index.ts';
 import { startWebStudio } from '../../src-main/server/index.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,6 +35,35 @@ export interface OpenedStudio {
   page: Page;
   /** Console errors and uncaught exceptions of the page, in order. */
   consoleErrors: string[];
+  /** The studio's dispatch of `command`: its value, or the test fails on an error result. */
+  call: <T>(command: string, input: unknown) => Promise<T>;
+}
+
+/** Polls `check` every 150 ms until it holds; fails after `timeoutMs` naming `what`. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/**
+ * Starts training runs on the built-in digits (`name` and `config` each) and waits until all of them
+ * have completed; fails at once when one fails. Returns the started runs, in order.
+ */
+export async function trainRuns(call: OpenedStudio['call'], specs: readonly { name: string; config: object }[], timeoutMs = 120_000): Promise<RunSummary[]> {
+  const started: RunSummary[] = [];
+  for (const s of specs) started.push(await call<RunSummary>('training.start', { datasetId: 'builtin-digits', ...s }));
+  await until(`${started.length === 1 ? 'the run completes' : `the ${started.length} runs complete`}`, async () => {
+    const all = await call<RunSummary[]>('runs.list', {});
+    const mine = started.map((r) => all.find((x) => x.id === r.id));
+    const failed = mine.find((r) => r?.status === 'failed');
+    assert.equal(failed, undefined, `a run failed: ${failed?.error}`);
+    return mine.every((r) => r?.status === 'completed');
+  }, timeoutMs);
+  return started;
 }
 
 /**
@@ -60,5 +90,10 @@ export async function openStudio(t: TestContext, opts: { dataDir: string; cleanu
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
-  return { server, browser, page, consoleErrors };
+  const call = async <T>(command: string, input: unknown): Promise<T> => {
+    const r: Result<unknown> = await server.studio.dispatch(command, input);
+    assert.ok(r.ok, `${command}: ${JSON.stringify(r)}`);
+    return r.value as T;
+  };
+  return { server, browser, page, consoleErrors, call };
 }

@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '../../src-main/core/checkpoint.ts';
-import { likelihoodMean } from '../../src-main/core/evaluate.ts';
+import { likelihoodMean } from '../../src-main/contract/likelihood.ts';
 import type { CheckpointInfo, Result, RunSummary } from '../../src-main/contract/index.ts';
 import { parseNpyHeader } from '../../src-main/core/formats/npy.ts';
 import { writeResultFormat, type ResultContext, type ResultFormat } from '../../src-main/services/export-results.ts';

@@ -12,7 +12,7 @@ import type { RunPreviews, TrainEstimate } from '../../src-main/contract/history
 import type { Events, Result, RunMetrics, RunSummary, StepPoint } from '../../src-main/contract/index.ts';
 import { TrainConfigSchema } from '../../src-main/contract/index.ts';
 import { listCheckpoints, loadCheckpoint } from '../../src-main/core/checkpoint.ts';
-import { likelihoodMean } from '../../src-main/core/evaluate.ts';
+import { likelihoodMean } from '../../src-main/contract/likelihood.ts';
 import { loadBuiltin } from '../../src-main/core/sample-data.ts';
 import { runFolder } from '../../src-main/services/run-ops.ts';
 import { createStudio } from '../../src-main/services/studio.ts';

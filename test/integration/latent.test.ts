@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { DatasetInfo, Result, RunSummary } from '../../src-main/contract/index.ts';
 import type { DecoderWeights, LatentEncoding, LatentMap } from '../../src-main/contract/latent.ts';
-import { likelihoodMean } from '../../src-main/core/evaluate.ts';
+import { likelihoodMean } from '../../src-main/contract/likelihood.ts';
 import { loadBuiltin } from '../../src-main/core/sample-data.ts';
 import { seedStreams, splitIndices } from '../../src-main/core/train.ts';
 import { createStudio } from '../../src-main/services/studio.ts';

@@ -6,12 +6,12 @@
  *                        of the validation encodings with that dimension moved from -3 to +3
  *                        standard deviations of its aggregate posterior, in 9 steps;
  *   interpolation.png    10 decoder means on the straight line between mu of two fixed validation images.
- * "Decoder mean" is the likelihood's mean (evaluate.ts likelihoodMean), shown as pixels in [0, 1].
+ * "Decoder mean" is the likelihood's mean (contract/likelihood.ts likelihoodMean), shown as pixels in [0, 1].
  */
 import type { LayersModel, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../contract/config.ts';
 import type { DataSource } from '../data-source.ts';
-import { likelihoodMean } from '../evaluate.ts';
+import { likelihoodMean } from '../../contract/likelihood.ts';
 import { Rng } from '../rng.ts';
 import type { Tf } from '../tf.ts';
 import { dimsByKl } from './embeddings.ts';

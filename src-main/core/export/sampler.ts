@@ -72,7 +72,7 @@ const PAGE_SCRIPT = String.raw`
     return u.buffer;
   }
 
-  // The mean of p(x|z) from the decoder output (see the studio's evaluate.ts likelihoodMean).
+  // The mean of p(x|z) from the decoder output (the studio's contract/likelihood.ts likelihoodMean, as page script).
   function mean(l) {
     var v;
     if (meta.likelihood === 'gaussian') v = l;

@@ -16,6 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync, writeFileDurableSync } from '../fs-durable.ts';
 import type { LatentSplit } from '../../contract/latent.ts';
 
 export const LATENT_DIR = 'latent';
@@ -39,16 +40,6 @@ export function checkpointSource(checkpointDir: string, step: number): EncodingS
 
 const bytesOf = (a: Float32Array | Int32Array | Uint8Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function writeDurable(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * Writes a whole folder atomically: every file into `<dir>.tmp-<pid>-<n>`, then one rename. When
  * another writer got there first, its folder is kept and this one is dropped (same contents).
@@ -58,7 +49,7 @@ export function writeFolderAtomic(dir: string, files: Record<string, string | Fl
   const tmp = `${dir}.tmp-${process.pid}-${Date.now().toString(36)}`;
   fs.mkdirSync(tmp);
   try {
-    for (const [name, data] of Object.entries(files)) writeDurable(path.join(tmp, name), typeof data === 'string' ? data : bytesOf(data));
+    for (const [name, data] of Object.entries(files)) writeFileDurableSync(path.join(tmp, name), typeof data === 'string' ? data : bytesOf(data));
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   } catch (e) {
@@ -76,9 +67,7 @@ export function writeProjection(dir: string, name: string, x: Float32Array, y: F
     [`${name}.f32`, bytesOf(xy)],
     [`${name}.json`, JSON.stringify(facts)],
   ] as const) {
-    const tmp = path.join(dir, `.${file}.tmp-${process.pid}`);
-    writeDurable(tmp, data);
-    fs.renameSync(tmp, path.join(dir, file));
+    writeFileAtomicSync(path.join(dir, file), data, path.join(dir, `.${file}.tmp-${process.pid}`));
   }
 }
 

@@ -57,13 +57,6 @@ export function imbalance(bins: readonly HistogramBin[]): number | null {
   return Math.max(...counts) / Math.min(...counts);
 }
 
-export function decodeBase64(data: string): Uint8Array {
-  const bin = atob(data);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** RGBA of one uint8 HWC sample (1 or 3 channels; a 4th channel is dropped). */
 export function rgbaOf(pixels: Uint8Array, width: number, height: number, channels: number): Uint8ClampedArray {
   if (channels === 4) {

@@ -5,7 +5,7 @@
  * the user flings through the list, pages scrolled past are never fetched.
  */
 import type { SamplePage } from '../../../src-main/contract/index.ts';
-import { decodeBase64 } from './report-view.ts';
+import { decodeBase64 } from '../../lib/util/base64.ts';
 
 export interface Layout {
   columns: number;

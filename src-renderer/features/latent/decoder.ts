@@ -6,7 +6,9 @@
  */
 import type { io } from '@tensorflow/tfjs';
 import type { DecoderWeights } from '../../../src-main/contract/latent.ts';
-import { base64OfF32, bytesOfBase64, likelihoodMean } from './latent-math.ts';
+import { likelihoodMean } from '../../../src-main/contract/likelihood.ts';
+import { decodeBase64 } from '../../lib/util/base64.ts';
+import { base64OfF32 } from './latent-math.ts';
 
 export interface ImageShape {
   width: number;
@@ -53,7 +55,7 @@ export function loadTf(prefer: 'webgl' | 'cpu' = 'webgl'): Promise<Tf> {
 /** The decoder of `w` as a tfjs LayersModel in the renderer. */
 export async function loadDecoder(w: DecoderWeights, prefer: 'webgl' | 'cpu' = 'webgl'): Promise<LatentDecoder> {
   const tf = await loadTf(prefer);
-  const bytes = bytesOfBase64(w.weights);
+  const bytes = decodeBase64(w.weights);
   const weightSpecs = w.modelJson.weightsManifest.flatMap((g) => g.weights) as io.WeightsManifestEntry[];
   const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: w.modelJson.modelTopology as object, weightSpecs, weightData }));
@@ -92,7 +94,7 @@ export function mainDecoder(
     ...info,
     async decode(z) {
       const r = await call(base64OfF32(z));
-      const px = bytesOfBase64(r.pixels);
+      const px = decodeBase64(r.pixels);
       const out = new Float32Array(px.length);
       for (let i = 0; i < px.length; i++) out[i] = px[i]! / 255;
       return out;

@@ -1,16 +1,11 @@
 /**
  * The latent explorer's pure maths, free of the DOM so plain Node tests can check it: typed arrays
- * from base64, decoder outputs to pixels, the PCA and native-axes inverses, linear and spherical
+ * from base64, image grids, the PCA and native-axes inverses, linear and spherical
  * interpolation, seeded prior samples, traversal and manifold grids, the lasso, and the colour maps.
  */
-
-/** The bytes of a base64 string. */
-export function bytesOfBase64(data: string): Uint8Array {
-  const bin = atob(data);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
+import { decodeBase64 } from '../../lib/util/base64.ts';
+import { gridImage, sampleToRgba } from '../../lib/util/pixels.ts';
+import type { GridImage } from '../../lib/util/pixels.ts';
 
 /** base64 of some bytes (chunked: String.fromCharCode takes a bounded argument list). */
 export function base64OfBytes(bytes: Uint8Array): string {
@@ -22,14 +17,14 @@ export function base64OfBytes(bytes: Uint8Array): string {
 
 /** A Float32Array from base64 of its little-endian bytes (the contract's Base64F32). */
 export function f32OfBase64(data: string): Float32Array {
-  const b = bytesOfBase64(data);
+  const b = decodeBase64(data);
   if (b.length % 4 !== 0) throw new Error(`a float32 array needs a multiple of 4 bytes, got ${b.length}`);
   return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
 }
 
 /** An Int32Array from base64 of its little-endian bytes (the contract's Base64I32). */
 export function i32OfBase64(data: string): Int32Array {
-  const b = bytesOfBase64(data);
+  const b = decodeBase64(data);
   if (b.length % 4 !== 0) throw new Error(`an int32 array needs a multiple of 4 bytes, got ${b.length}`);
   return new Int32Array(b.buffer, b.byteOffset, b.length / 4);
 }
@@ -39,46 +34,9 @@ export function base64OfF32(a: Float32Array): string {
 }
 
 /**
- * Decoder outputs to pixel means in [0, 1], as main's core/evaluate.ts likelihoodMean does (the
- * renderer cannot import core): Bernoulli sigmoid(l); continuous Bernoulli (Loaiza-Ganem &
- * Cunningham 2019, eq. 5) 0.5 + 0.5 coth(l / 2) - 1 / l, by its series near l = 0; Gaussian the
- * output, clipped.
- */
-export function likelihoodMean(likelihood: string, out: ArrayLike<number>): Float32Array {
-  const m = new Float32Array(out.length);
-  for (let i = 0; i < out.length; i++) {
-    const l = out[i]!;
-    let v: number;
-    if (likelihood === 'gaussian') v = l;
-    else if (likelihood === 'bernoulli') v = 1 / (1 + Math.exp(-l));
-    else v = Math.abs(l) < 1e-2 ? 0.5 + l / 12 - (l * l * l) / 720 : 0.5 + 0.5 / Math.tanh(l / 2) - 1 / l;
-    m[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-  }
-  return m;
-}
-
-/** RGBA bytes of one image given as values in [0, 1] (float) or [0, 255] (uint8), HWC, 1 or 3 channels. */
-export function rgbaOfImage(values: ArrayLike<number>, width: number, height: number, channels: number, scale: number): Uint8ClampedArray<ArrayBuffer> {
-  const n = width * height;
-  const out = new Uint8ClampedArray(n * 4);
-  for (let i = 0; i < n; i++) {
-    const o = i * 4;
-    if (channels === 1) {
-      const v = values[i]! * scale;
-      out[o] = out[o + 1] = out[o + 2] = v;
-    } else {
-      out[o] = values[i * channels]! * scale;
-      out[o + 1] = values[i * channels + 1]! * scale;
-      out[o + 2] = values[i * channels + 2]! * scale;
-    }
-    out[o + 3] = 255;
-  }
-  return out;
-}
-
-/**
- * Several images (each `width*height*channels` values, consecutive in `values`) laid out as one
- * RGBA grid, `columns` per row, `gap` pixels apart (the gap in `gapColour`).
+ * Several images (each `width*height*channels` values, consecutive in `values`, times `scale`) laid
+ * out as one RGBA grid, `columns` per row, `gap` pixels apart (the gap in `gapColour`); an image
+ * that `values` holds only part of stays gap-coloured.
  */
 export function gridRgba(
   values: ArrayLike<number>,
@@ -88,29 +46,12 @@ export function gridRgba(
   scale: number,
   gap = 1,
   gapColour: [number, number, number] = [13, 16, 22],
-): { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> } {
+): GridImage {
   const { width: w, height: h, channels: c } = shape;
-  const cols = Math.max(1, Math.min(columns, count));
-  const rows = Math.max(1, Math.ceil(count / cols));
-  const W = cols * w + (cols - 1) * gap;
-  const H = rows * h + (rows - 1) * gap;
-  const data = new Uint8ClampedArray(W * H * 4);
-  for (let i = 0; i < W * H; i++) {
-    data[i * 4] = gapColour[0];
-    data[i * 4 + 1] = gapColour[1];
-    data[i * 4 + 2] = gapColour[2];
-    data[i * 4 + 3] = 255;
-  }
   const size = w * h * c;
   const sub = (k: number) =>
     'subarray' in values ? (values as Float32Array).subarray(k * size, (k + 1) * size) : Array.prototype.slice.call(values, k * size, (k + 1) * size);
-  for (let k = 0; k < count; k++) {
-    const rgba = rgbaOfImage(sub(k), w, h, c, scale);
-    const ox = (k % cols) * (w + gap);
-    const oy = Math.floor(k / cols) * (h + gap);
-    for (let y = 0; y < h; y++) data.set(rgba.subarray(y * w * 4, (y + 1) * w * 4), ((oy + y) * W + ox) * 4);
-  }
-  return { width: W, height: H, data };
+  return gridImage(count, columns, w, h, (k) => ((k + 1) * size <= values.length ? sampleToRgba(sub(k), w, h, c, scale) : null), gap, gapColour);
 }
 
 /** PCA view inverse: z = mean + x * components[0] + y * components[1] (the contract's LatentMap.pca). */

@@ -10,7 +10,8 @@ import { errorMessage, isClientError } from '../../lib/api/client.ts';
 import type { Client } from '../../lib/api/client.ts';
 import { loadDecoder, mainDecoder } from './decoder.ts';
 import type { LatentDecoder } from './decoder.ts';
-import { bytesOfBase64, dimsInverse, f32OfBase64, i32OfBase64, pcaInverse, pointColours } from './latent-math.ts';
+import { decodeBase64 } from '../../lib/util/base64.ts';
+import { dimsInverse, f32OfBase64, i32OfBase64, pcaInverse, pointColours } from './latent-math.ts';
 
 export interface LoadedMap {
   encoding: LatentEncoding;
@@ -259,7 +260,7 @@ export class LatentState {
         const part = missing.slice(k, k + 2000);
         const r = await this.client.call('latent.images', { runId: this.runId, indices: part });
         this.#imageShape = { width: r.width, height: r.height, channels: r.channels };
-        const px = bytesOfBase64(r.pixels);
+        const px = decodeBase64(r.pixels);
         const size = r.width * r.height * r.channels;
         part.forEach((i, j) => this.#imageCache.set(i, px.subarray(j * size, (j + 1) * size)));
       }

@@ -3,7 +3,7 @@
  * grid, and reconstructions as pairs of rows, originals over their reconstructions, so each
  * reconstruction sits right under its original.
  */
-import { sampleToRgba } from '../../lib/util/pixels.ts';
+import { blitRgba, sampleToRgba } from '../../lib/util/pixels.ts';
 import type { GridImage } from '../../lib/util/pixels.ts';
 
 export interface ImageShape {
@@ -63,10 +63,7 @@ export function renderCells(sources: readonly Uint8Array[], shape: ImageShape, c
   for (const c of cells) {
     const src = sources[c.source];
     if (!src || (c.index + 1) * n > src.length) continue;
-    const rgba = sampleToRgba(src.subarray(c.index * n, (c.index + 1) * n), w, h, channels);
-    const ox = c.col * (w + gap);
-    const oy = rowTop(c.row);
-    for (let y = 0; y < h; y++) data.set(rgba.subarray(y * w * 4, (y + 1) * w * 4), ((oy + y) * W + ox) * 4);
+    blitRgba(data, W, sampleToRgba(src.subarray(c.index * n, (c.index + 1) * n), w, h, channels), w, h, c.col * (w + gap), rowTop(c.row));
   }
   return { width: W, height: H, data, columns: cols, rows };
 }

@@ -7,7 +7,7 @@ import type { DatasetInfo, DatasetReport } from '../../../src-main/contract/inde
 import { errorMessage } from '../api/client.ts';
 import type { Client } from '../api/client.ts';
 import { onReconnect } from '../util/reconnect.ts';
-import { decodeBase64 } from '../../features/datasets/report-view.ts';
+import { decodeBase64 } from '../util/base64.ts';
 import type { GridSource } from '../../features/datasets/report-view.ts';
 import { ImportFlow } from '../../features/datasets/import-flow.ts';
 import type { ImportView, Preparer } from '../../features/datasets/import-flow.ts';

@@ -7,14 +7,6 @@ import type { RunPreviews } from '../../../src-main/contract/index.ts';
 import { ClientError, errorMessage } from '../api/client.ts';
 import type { Client } from '../api/client.ts';
 
-/** base64 -> bytes (atob is in every browser and in Node 16+). */
-export function decodeBase64(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 export class PreviewsState {
   readonly #client: Client;
   runId = $state<string | null>(null);

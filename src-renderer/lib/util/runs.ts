@@ -352,14 +352,6 @@ export function configDiff(runs: readonly Pick<RunSummary, 'config' | 'datasetNa
 // ---------------------------------------------------------------------------------------------
 // Previews
 
-/** Bytes of a base64 string (runs.previews sends pixels this way). */
-export function decodeBase64(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** Splits `count` concatenated HWC images into one sample each (the shape previewGrid takes). */
 export function splitImages(bytes: Uint8Array, count: number, width: number, height: number, channels: number): { index: number; label: null; pixels: number[] }[] {
   const size = width * height * channels;

@@ -1,7 +1,7 @@
 /** SSIM, MSE and PSNR against closed forms and a direct (non-separable) evaluation of the definition. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { likelihoodMean } from '../../../src-main/core/evaluate.ts';
+import { likelihoodMean } from '../../../src-main/contract/likelihood.ts';
 import { Rng } from '../../../src-main/core/rng.ts';
 import { gaussianWindow, mse, psnr, ssim } from '../../../src-main/core/ssim.ts';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SamplePage } from '../../../src-main/contract/index.ts';
-import { bars, composeGrid, decodeBase64, groupSkipped, imbalance } from '../../../src-renderer/features/datasets/report-view.ts';
+import { bars, composeGrid, groupSkipped, imbalance } from '../../../src-renderer/features/datasets/report-view.ts';
+import { decodeBase64 } from '../../../src-renderer/lib/util/base64.ts';
 import { gridLayout, SamplePager, visibleRows } from '../../../src-renderer/features/datasets/virtual-grid.ts';
 
 test('skipped files are grouped by reason, largest group first', () => {

@@ -12,7 +12,6 @@ import {
   interpolationPath,
   lassoRows,
   lerp,
-  likelihoodMean,
   manifoldGrid,
   pcaInverse,
   pointColours,
@@ -23,6 +22,7 @@ import {
   viridis,
   worstRows,
 } from '../../../src-renderer/features/latent/latent-math.ts';
+import { likelihoodMean } from '../../../src-main/contract/likelihood.ts';
 import { latestOnly } from '../../../src-renderer/features/latent/tools.ts';
 import { fitView, GridIndex, pan, toData, toScreen, zoomAt } from '../../../src-renderer/features/latent/view.ts';
 

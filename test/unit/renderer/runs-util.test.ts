@@ -8,7 +8,6 @@ import {
   allTags,
   compareSeries,
   configDiff,
-  decodeBase64,
   filterRuns,
   flattenConfig,
   EMPTY_FILTER,
@@ -19,6 +18,7 @@ import {
   splitImages,
   TAGS_MAX,
 } from '../../../src-renderer/lib/util/runs.ts';
+import { decodeBase64 } from '../../../src-renderer/lib/util/base64.ts';
 
 function epoch(e: number, extra: Partial<EpochPoint> = {}): EpochPoint {
   return {

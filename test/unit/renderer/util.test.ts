@@ -4,7 +4,7 @@ import type { RunSummary } from '../../../src-main/contract/index.ts';
 import { DEFAULT_CONFIG } from '../../../src-main/contract/index.ts';
 import { TOKEN_STORAGE_KEY, socketUrl, takeToken } from '../../../src-renderer/lib/api/token.ts';
 import type { ConnectionStatus } from '../../../src-renderer/lib/api/transport.ts';
-import { previewGrid, sampleToRgba } from '../../../src-renderer/lib/util/pixels.ts';
+import { gridImage, previewGrid, sampleToRgba } from '../../../src-renderer/lib/util/pixels.ts';
 import { onReconnect } from '../../../src-renderer/lib/util/reconnect.ts';
 import { DEFAULT_ROUTE, parseRoute, routeHash } from '../../../src-renderer/lib/util/route.ts';
 import { runDuration, sortRuns } from '../../../src-renderer/lib/util/runs.ts';
@@ -63,6 +63,13 @@ test('previewGrid places samples row by row with transparent gaps', () => {
   assert.deepEqual(at(3, 1), [20, 20, 20, 255]);
   assert.deepEqual(at(1, 4), [30, 30, 30, 255]);
   assert.deepEqual(at(4, 4), [0, 0, 0, 0], 'missing fourth sample');
+});
+
+test('sampleToRgba scales values in [0, 1] by 255; gridImage fills gaps with an opaque colour and skips empty cells', () => {
+  assert.deepEqual(Array.from(sampleToRgba([0.5, 0, 1], 1, 1, 3, 255)), [128, 0, 255, 255]);
+  const g = gridImage(3, 3, 1, 1, (k) => (k === 1 ? null : sampleToRgba([k * 100], 1, 1, 1)), 1, [1, 2, 3]);
+  assert.deepEqual([g.width, g.height, g.columns, g.rows], [5, 1, 3, 1]);
+  assert.deepEqual(Array.from(g.data), [0, 0, 0, 255, 1, 2, 3, 255, 1, 2, 3, 255, 1, 2, 3, 255, 200, 200, 200, 255]);
 });
 
 test('onReconnect fires only when a lost link comes back', () => {
