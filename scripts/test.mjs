@@ -23,8 +23,9 @@ const steps = [
   { name: 'static', cmd: 'npx', args: ['svelte-check', '--tsconfig', 'tsconfig.renderer.json', '--fail-on-warnings', '--output', 'human'] },
   { name: 'static', cmd: 'npx', args: ['eslint', '.'] },
   { name: 'unit', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...testFiles('test/unit')], tests: true },
+  // The renderer build serves both the e2e tests and the integration tests that start `vae-studio serve`.
+  { name: 'build', parts: ['integration', 'e2e'], cmd: 'npx', args: ['vite', 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'] },
   { name: 'integration', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...testFiles('test/integration')], tests: true },
-  { name: 'e2e', cmd: 'npx', args: ['vite', 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'] },
   { name: 'e2e', cmd: 'node', args: ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...testFiles('test/e2e')], tests: true },
 ];
 
@@ -33,7 +34,7 @@ let failed = 0;
 let broken = [];
 const t0 = Date.now();
 for (const s of steps) {
-  if (!all && !want.has(s.name)) continue;
+  if (!all && !want.has(s.name) && !(s.parts ?? []).some((p) => want.has(p))) continue;
   if (s.tests && !s.args.some((a) => a.endsWith('.test.ts'))) {
     process.stdout.write(`\n(no ${s.name} tests)\n`);
     continue;

@@ -32,6 +32,7 @@ async function serve(dataDir: string): Promise<Served> {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   await until(() => out.includes('\n') || child.exitCode !== null, 60_000, `serve to print its URL (stderr: ${err})`);
+  if (!out.includes('\n')) throw new Error(`vae-studio serve exited (code ${child.exitCode}) before printing its URL: ${err}`);
   const { url, port } = JSON.parse(out.split('\n')[0]!) as { url: string; port: number };
   const token = new URL(url).searchParams.get('token')!;
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`, { headers: { origin: `http://127.0.0.1:${port}` } });
