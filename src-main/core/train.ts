@@ -24,7 +24,7 @@ import { writeCheckpoint, type WrittenCheckpoint } from './checkpoint.ts';
 import { toDataSource, type DataSource, type InMemoryImages } from './data-source.ts';
 import { klPerDimension, reconstructionNll, type LikelihoodSpec } from './losses.ts';
 import { collapseWarning, ColumnMoments, countActiveUnits } from './metrics.ts';
-import { createParallelEngine, resolveThreads, type StepEngine } from './parallel/engine.ts';
+import { createLocalAdam, createParallelEngine, resolveThreads, useLocalAdam, type LocalAdam, type StepEngine } from './parallel/engine.ts';
 import { applyResumeState, captureLoopState, TrainingDivergedError, type ResumeState } from './resume.ts';
 import { permutation, Rng } from './rng.ts';
 import { klWarmupFactor, learningRateAt } from './schedules.ts';
@@ -249,6 +249,8 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
   let optimizer: Optimizer | null = null;
   let logSigma: Variable | null = null;
   let parallel: StepEngine | null = null;
+  // The single-thread step's fused Adam (wasm), made once the optimiser state is final (after a resume).
+  let localAdam: LocalAdam | null = null;
   try {
     vae = buildVae(tf, config.model, shape, initSeed);
     const { encoder, decoder } = vae;
@@ -299,10 +301,16 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
           return reconMean.add(klObjective.mul(beta)) as Scalar;
         }, vars);
         value.dispose();
-        // log-sigma is not decayed: it is a noise scale, not a weight.
-        const norm = applyUpdate(tf, optimizer!, grads, { lr, clipNorm, weightDecay, decayed: modelVars });
         const s = stats as Tensor | null;
         if (!s) throw new Error('internal: the step produced no statistics');
+        if (localAdam) {
+          const norm = localAdam.apply(grads, lr);
+          const values = await s.data();
+          s.dispose();
+          return [values[0]!, values[1]!, values[2]!, norm];
+        }
+        // log-sigma is not decayed: it is a noise scale, not a weight.
+        const norm = applyUpdate(tf, optimizer!, grads, { lr, clipNorm, weightDecay, decayed: modelVars });
         result = tf.tidy(() => tf.concat([s, norm.reshape([1])]));
         s.dispose();
         norm.dispose();
@@ -360,6 +368,7 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       forward,
       apply: (grads, lr) => applyUpdate(tf, optimizer!, grads, { lr, clipNorm, weightDecay, decayed: modelVars }),
     });
+    if (!parallel && useLocalAdam(tf, config)) localAdam = await createLocalAdam({ tf, config, optimizer, logSigma, vars });
 
     while (step < totalSteps) {
       epoch++;
@@ -484,6 +493,7 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       if (opts.checkpointDir) {
         // The parallel engine's sharded Adam keeps the moments outside the tfjs optimiser.
         await parallel?.syncOptimizer?.();
+        await localAdam?.sync();
         const written = await writeCheckpoint(tf, opts.checkpointDir, {
           encoder,
           decoder,
