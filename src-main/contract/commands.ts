@@ -194,6 +194,11 @@ export interface Events extends HistoryEvents, LatentEvents, ExportEvents {
   'runs.evalProgress': EvalProgress;
   'datasets.importProgress': ImportProgress;
   'datasets.changed': { datasetId: string | null };
+  /**
+   * Asks the window to open a page on an item: electron main sends it when a native notification of
+   * a finished run is clicked (electron/notify.ts). The studio itself never emits it.
+   */
+  'app.open': { page: 'runs'; id: string };
 }
 export type EventName = keyof Events;
 

@@ -59,4 +59,5 @@ export const EVENT_NAMES = [
   'runs.finished',
   'latent.progress',
   'export.progress',
+  'app.open',
 ] as const;

@@ -138,15 +138,17 @@ async function start(): Promise<void> {
   const windows = () => BrowserWindow.getAllWindows().map((w) => w.webContents);
   registerIpc(ipcMain, studio, createSenderCheck({ windows, extraOrigins }));
   forwardStudioEvents(studio, windows, extraOrigins);
-  // Long runs that finish or fail get a native notification; clicking it brings the window back.
+  // Long runs that finish or fail get a native notification; clicking it brings the window back
+  // and opens the run in it.
   subscribeRunNotifications(studio, {
     isSupported: () => Notification.isSupported(),
     create: (options) => new Notification(options),
     focus: () => {
-      if (!mainWindow) mainWindow = createWindow();
+      if (!mainWindow || mainWindow.isDestroyed()) mainWindow = createWindow();
       if (mainWindow.isMinimized()) mainWindow.restore();
       mainWindow.show();
       mainWindow.focus();
+      return mainWindow.webContents;
     },
   });
 

@@ -1,11 +1,12 @@
 /**
  * Desktop notifications for long runs: when the studio emits 'runs.finished' (a run that trained at
  * least 30 s completed or failed on its own, services/training.ts), main shows a native
- * Notification with the run's final -ELBO or its error; clicking it brings the window forward.
+ * Notification with the run's final -ELBO or its error; clicking it brings the window forward and
+ * opens the run there (an 'app.open' event to the window's renderer, whose App navigates to it).
  * Only `import type` from 'electron': main.ts injects the real Notification, so this is
  * unit-tested with fakes like the other electron/*.ts files.
  */
-import type { EventName, Events, Result, RunSummary } from '../contract/index.ts';
+import { eventChannel, type EventName, type Events, type Result, type RunSummary } from '../contract/index.ts';
 
 export type RunFinished = Events['runs.finished'];
 
@@ -21,8 +22,33 @@ export interface NotifierDeps {
   isSupported(): boolean;
   /** new Notification(options). */
   create(options: { title: string; body: string }): NotificationLike;
-  /** Brings the studio window forward (restored, focused) on the run. */
-  focus(runId: string): void;
+  /**
+   * Brings the studio window forward (restored, focused; created when there is none) and returns
+   * its web contents, where the run is then opened; null when there is no window to open it in.
+   */
+  focus(runId: string): OpenTarget | null;
+}
+
+/** The part of a window's WebContents that opening a run in it needs. */
+export interface OpenTarget {
+  send(channel: string, payload: unknown): void;
+  isDestroyed(): boolean;
+  /** True while the window's page loads (a window just created for the click). */
+  isLoading(): boolean;
+  once(event: 'did-finish-load', listener: () => void): unknown;
+}
+
+/**
+ * Tells the window's renderer to open run `runId` (the 'app.open' event on its event channel). A
+ * page still loading gets it once loaded: its App has subscribed to events by then.
+ */
+export function openRunInWindow(target: OpenTarget, runId: string): void {
+  const payload: Events['app.open'] = { page: 'runs', id: runId };
+  const send = () => {
+    if (!target.isDestroyed()) target.send(eventChannel('app.open'), payload);
+  };
+  if (target.isLoading()) target.once('did-finish-load', send);
+  else send();
 }
 
 /** What a studio offers the notifier: its events, and runs.get for the final numbers. */
@@ -82,7 +108,8 @@ export function subscribeRunNotifications(studio: NotifierStudio, deps: Notifier
         live.add(n);
         n.on('click', () => {
           live.delete(n);
-          deps.focus(p.runId);
+          const target = deps.focus(p.runId);
+          if (target) openRunInWindow(target, p.runId);
         });
         n.on('close', () => live.delete(n));
         n.show();

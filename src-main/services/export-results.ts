@@ -2,7 +2,9 @@
  * The results formats of an export (issue 7), written into the export's folder by export.ts's
  * export.run (which owns the temporary folder, the atomic rename and the models):
  *   'embeddings'  embeddings/embeddings.csv, embeddings.npy (float32 [N, d] encoder means of the
- *                 run's dataset in sample order, at most 100,000) and labels.npy (int32, -1 = none);
+ *                 run's dataset in sample order, at most 100,000), labels.npy (int32, -1 = none)
+ *                 and splits.npy (int8: 0 train, 1 validation, 2 test, -1 unused; the CSV's
+ *                 `split` column names them);
  *   'grids'       grids/samples.png, reconstructions.png, traversals.png, interpolation.png;
  *   'metrics'     metrics/metrics-steps.csv (every recorded step), metrics-epochs.csv (every epoch,
  *                 KL per dimension as kl_0..) and evaluations.json when the run has evaluations;
@@ -43,6 +45,28 @@ export interface ResultContext {
   signal: AbortSignal;
   /** The version of the studio writing the export (shown in the report); the run's when absent. */
   studioVersion?: string;
+  /**
+   * What the formats of one export share (resultShare()): the same object for each format's call.
+   * Without it each format computes what it needs on its own.
+   */
+  share?: ResultShare;
+}
+
+/**
+ * The work one export's formats share: with both 'grids' and 'report' chosen, the grids job runs
+ * once, writing grids/ and the report's latent map together, and the report reads its images from
+ * grids/ instead of computing them again in a scratch folder.
+ */
+export interface ResultShare {
+  /** Both 'grids' and 'report' are written by this export. */
+  readonly gridsAndReport: boolean;
+  /** The one grids job, once started. */
+  grids?: Promise<GridsJobResult>;
+}
+
+/** The share of an export writing `formats` (pass it as ResultContext.share to each format). */
+export function resultShare(formats: readonly string[]): ResultShare {
+  return { gridsAndReport: formats.includes('grids') && formats.includes('report') };
 }
 
 /** The encoder means exported: the run's dataset in sample order, at most this many. */
@@ -121,9 +145,18 @@ async function runGrids(ctx: ResultContext, dir: string, latentMapPoints: number
   });
 }
 
+/** The grids folder of an export. */
+const GRIDS_DIR = 'grids';
+
+/** The grids job of an export writing both grids and the report: started by the first, reused by the second. */
+function sharedGrids(ctx: ResultContext, share: ResultShare): Promise<GridsJobResult> {
+  share.grids ??= runGrids(ctx, path.join(ctx.outDir, GRIDS_DIR), LATENT_MAP_POINTS);
+  return share.grids;
+}
+
 async function writeGrids(ctx: ResultContext): Promise<{ path: string; bytes: number }[]> {
-  const r = await runGrids(ctx, path.join(ctx.outDir, 'grids'), 0);
-  return listed(ctx.outDir, r.files.map((f) => path.join('grids', f)));
+  const r = ctx.share?.gridsAndReport ? await sharedGrids(ctx, ctx.share) : await runGrids(ctx, path.join(ctx.outDir, GRIDS_DIR), 0);
+  return listed(ctx.outDir, r.files.map((f) => path.join(GRIDS_DIR, f)));
 }
 
 async function writeMetrics(ctx: ResultContext): Promise<{ path: string; bytes: number }[]> {
@@ -163,15 +196,18 @@ function pngSize(png: Buffer): { width: number; height: number } {
 
 async function writeReport(ctx: ResultContext): Promise<{ path: string; bytes: number }[]> {
   const { store, run } = ctx;
-  // The grids are computed again (in a scratch folder) so the report never depends on which other
-  // formats were chosen; with them come the latent map and the traversal order.
-  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'vae-studio-report-'));
+  // The report's images are the grids (with them come the latent map and the traversal order):
+  // those of the export's grids/ when it writes them too, else computed in a scratch folder, so the
+  // report never depends on which other formats were chosen.
+  const share = ctx.share?.gridsAndReport ? ctx.share : null;
+  const scratch = share ? null : await fs.mkdtemp(path.join(os.tmpdir(), 'vae-studio-report-'));
+  const gridsDir = scratch ?? path.join(ctx.outDir, GRIDS_DIR);
   try {
-    const g = await runGrids(ctx, scratch, LATENT_MAP_POINTS);
+    const g = share ? await sharedGrids(ctx, share) : await runGrids(ctx, gridsDir, LATENT_MAP_POINTS);
     checkAborted(ctx);
     const images: Partial<Record<GridName, ReportImage>> = {};
     for (const file of GRID_FILES) {
-      const png = await fs.readFile(path.join(scratch, file));
+      const png = await fs.readFile(path.join(gridsDir, file));
       images[file.replace(/\.png$/, '') as GridName] = { dataUri: `data:image/png;base64,${png.toString('base64')}`, ...pngSize(png) };
     }
     const d = store.datasets.get(run.datasetId) ?? null;
@@ -190,7 +226,7 @@ async function writeReport(ctx: ResultContext): Promise<{ path: string; bytes: n
     });
     await fs.writeFile(path.join(ctx.outDir, 'report.html'), html);
   } finally {
-    await fs.rm(scratch, { recursive: true, force: true });
+    if (scratch) await fs.rm(scratch, { recursive: true, force: true });
   }
   return listed(ctx.outDir, ['report.html']);
 }

@@ -29,7 +29,7 @@ import { layersToOnnxGraph } from '../core/export/onnx.ts';
 import { assertStockTopology, MODEL_PARTS, ModelFilesError, readModelFiles, type LoadedModelFiles } from '../core/export/tfjs.ts';
 import type { ExportModelsPayload, ExportModelsResult } from '../trainer/export-job.ts';
 import { readDatasetMeta } from './datasets.ts';
-import { writeResultFormat, type ResultContext, type ResultFormat } from './export-results.ts';
+import { resultShare, writeResultFormat, type ResultContext, type ResultFormat } from './export-results.ts';
 import { runFolder } from './run-ops.ts';
 import type { AreaService, ServiceContext } from './studio-api.ts';
 
@@ -214,6 +214,8 @@ export function createExportService(ctx: ServiceContext): AreaService<ExportComm
           );
         }
       }
+      // One share for the results formats, so that work two of them need is done once.
+      const share = resultShare(formats);
       for (const format of formats.filter((f) => !MODEL_FORMATS.includes(f))) {
         if (ac.signal.aborted) break;
         const rc: ResultContext = {
@@ -226,6 +228,7 @@ export function createExportService(ctx: ServiceContext): AreaService<ExportComm
           onProgress: (phase, done, total) => progress(`${format}:${phase}`, done, total),
           signal: ac.signal,
           studioVersion: ctx.appVersion,
+          share,
         };
         files.push(...(await writeResultFormat(format as ResultFormat, rc)));
       }

@@ -2,8 +2,9 @@
  * The worker jobs of the results export (services/export-results.ts), run in a trainer process
  * because they need tfjs:
  *   'export.embeddings'  encoder means of the run's dataset (up to `maxSamples`, in sample order)
- *                        written as embeddings.csv, embeddings.npy (float32 [N, d]) and labels.npy
- *                        (int32 [N], -1 for an unlabelled sample) into `outDir`;
+ *                        written as embeddings.csv (with each sample's split), embeddings.npy
+ *                        (float32 [N, d]), labels.npy (int32 [N], -1 for an unlabelled sample) and
+ *                        splits.npy (int8 [N]: 0 train, 1 validation, 2 test, -1 unused) into `outDir`;
  *   'export.grids'       the four PNG grids (core/export/grids.ts) into `outDir`, and optionally the
  *                        2-D PCA projection of the validation encodings for the report's latent map.
  * Both write their files where main said and return only small JSON.
@@ -13,7 +14,7 @@ import path from 'node:path';
 import type { TrainConfig } from '../contract/config.ts';
 import type { CheckpointMeta } from '../core/checkpoint.ts';
 import { csvRow, float32Text } from '../core/export/csv.ts';
-import { pca2 } from '../core/export/embeddings.ts';
+import { pca2, sampleSplits, splitName } from '../core/export/embeddings.ts';
 import { computeGrids, encodeRows, type GridName, type LatentModel } from '../core/export/grids.ts';
 import { npyData, npyHeader } from '../core/export/npy.ts';
 import { writePng } from '../core/export/png.ts';
@@ -123,17 +124,21 @@ export const gridsJob: Job = async (payload, ctx) => {
 
 export const embeddingsJob: Job = async (payload, ctx) => {
   const p = payload as EmbeddingsPayload;
-  const { model, opened, dispose } = await openModel(p, ctx);
+  const { model, meta, opened, dispose } = await openModel(p, ctx);
   const d = model.latentDim;
   const n = Math.min(opened.data.count, Math.max(1, p.maxSamples));
-  const files = ['embeddings.csv', 'embeddings.npy', 'labels.npy'];
+  const files = ['embeddings.csv', 'embeddings.npy', 'labels.npy', 'splits.npy'];
+  // The latent explorer's splits: samples past the training part are the official test split.
+  const count = opened.data.count;
+  const { trainCount } = opened;
+  const splits = sampleSplits({ count, trainCount, test: trainCount < count ? { from: trainCount, to: count } : null }, meta.config, n);
   let csv: fs.FileHandle | undefined;
   let npy: fs.FileHandle | undefined;
   try {
     await fs.mkdir(p.outDir, { recursive: true });
     csv = await fs.open(path.join(p.outDir, files[0]!), 'w');
     npy = await fs.open(path.join(p.outDir, files[1]!), 'w');
-    const header = ['index', 'label', 'label_name', ...Array.from({ length: d }, (_, j) => `z${j}`)];
+    const header = ['index', 'label', 'label_name', 'split', ...Array.from({ length: d }, (_, j) => `z${j}`)];
     await csv.write(csvRow(header));
     await npy.write(npyHeader('<f4', [n, d]));
     const labels = new Int32Array(n).fill(-1);
@@ -150,12 +155,13 @@ export const embeddingsJob: Job = async (payload, ctx) => {
         const label = opened.labels ? opened.labels[i]! : null;
         if (label !== null) labels[i] = label;
         const name = label !== null ? (p.labelNames?.[label] ?? String(label)) : null;
-        lines += csvRow([i, label, name, ...Array.from(mu.subarray(r * d, (r + 1) * d), float32Text)]);
+        lines += csvRow([i, label, name, splitName(splits[i]!), ...Array.from(mu.subarray(r * d, (r + 1) * d), float32Text)]);
       }
       await csv.write(lines);
       ctx.progress('embeddings', to, n);
     }
     await fs.writeFile(path.join(p.outDir, files[2]!), Buffer.concat([npyHeader('<i4', [n]), npyData(labels)]));
+    await fs.writeFile(path.join(p.outDir, files[3]!), Buffer.concat([npyHeader('|i1', [n]), npyData(splits)]));
   } finally {
     await Promise.all([csv?.close(), npy?.close()]);
     dispose();

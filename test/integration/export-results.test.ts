@@ -2,7 +2,8 @@
  * The results formats of an export, end to end on a tiny run trained by a real trainer process:
  * writeResultFormat writes each format into a fresh folder through real worker jobs (tfjs in a
  * forked trainer), and the files are read back: NPY headers and sizes, CSV columns and rows, PNG
- * grid sizes, a self-contained report naming the run and its config, and the sampler page, loaded
+ * grid sizes, each embedding's split, a self-contained report naming the run and its config (its
+ * grids computed once when the export writes the grids too), and the sampler page, loaded
  * from file:// in Chromium with the network unused, drawing a non-blank image.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +19,8 @@ import { loadCheckpoint } from '../../src-main/core/checkpoint.ts';
 import { likelihoodMean } from '../../src-main/contract/likelihood.ts';
 import type { CheckpointInfo, Result, RunSummary } from '../../src-main/contract/index.ts';
 import { parseNpyHeader } from '../../src-main/core/formats/npy.ts';
-import { writeResultFormat, type ResultContext, type ResultFormat } from '../../src-main/services/export-results.ts';
+import { seedStreams, splitIndices } from '../../src-main/core/train.ts';
+import { resultShare, writeResultFormat, type ResultContext, type ResultFormat } from '../../src-main/services/export-results.ts';
 import { createStudio } from '../../src-main/services/studio.ts';
 import type { Studio } from '../../src-main/services/studio-api.ts';
 import { TrainingSupervisor } from '../../src-main/services/training.ts';
@@ -105,9 +107,9 @@ describe('results formats of an export (real trainer processes)', { timeout: 240
     return { out, files, phases };
   }
 
-  test('embeddings: CSV, float32 [N, d] NPY and int32 labels of every sample', async () => {
+  test('embeddings: CSV, float32 [N, d] NPY, int32 labels and int8 splits of every sample', async () => {
     const { out, files, phases } = await write('embeddings');
-    assert.deepEqual(files.map((f) => f.path).sort(), ['embeddings/embeddings.csv', 'embeddings/embeddings.npy', 'embeddings/labels.npy']);
+    assert.deepEqual(files.map((f) => f.path).sort(), ['embeddings/embeddings.csv', 'embeddings/embeddings.npy', 'embeddings/labels.npy', 'embeddings/splits.npy']);
     assert.ok(phases.includes('embeddings'));
     const N = 6000; // the built-in digits, all of them
     const npy = new Uint8Array(await fs.readFile(path.join(out, 'embeddings/embeddings.npy')));
@@ -127,13 +129,32 @@ describe('results formats of an export (real trainer processes)', { timeout: 240
     const labels = new Int32Array(labelsNpy.slice(offset).buffer);
     assert.ok(labels.every((l) => l >= 0 && l <= 9));
     const lines = (await fs.readFile(path.join(out, 'embeddings/embeddings.csv'), 'utf8')).trimEnd().split('\n');
-    assert.equal(lines[0], 'index,label,label_name,z0,z1,z2');
+    assert.equal(lines[0], 'index,label,label_name,split,z0,z1,z2');
     assert.equal(lines.length, N + 1);
     const row = lines[11]!.split(',');
     assert.equal(row[0], '10');
     assert.equal(Number(row[1]), labels[10]);
     assert.equal(row[2], String(labels[10])); // digit classes are named '0'..'9'
-    for (let j = 0; j < LATENT; j++) assert.equal(Math.fround(Number(row[3 + j])), z[10 * LATENT + j]);
+    for (let j = 0; j < LATENT; j++) assert.equal(Math.fround(Number(row[4 + j])), z[10 * LATENT + j]);
+    // splits.npy: int8, 0 train / 1 validation / 2 test / -1 unused, as the CSV's split column says.
+    const splitsNpy = new Uint8Array(await fs.readFile(path.join(out, 'embeddings/splits.npy')));
+    const splitsAt = 10 + (splitsNpy[8]! | (splitsNpy[9]! << 8));
+    assert.equal(splitsAt % 64, 0);
+    assert.ok(Buffer.from(splitsNpy.subarray(10, splitsAt)).toString('latin1').startsWith(`{'descr': '|i1', 'fortran_order': False, 'shape': (${N},), }`));
+    assert.equal(splitsNpy.length, splitsAt + N);
+    const splits = new Int8Array(splitsNpy.buffer, splitsNpy.byteOffset + splitsAt, N);
+    const names = lines.slice(1).map((l) => l.split(',')[3]);
+    const named: Record<number, string> = { 0: 'train', 1: 'validation', 2: 'test', [-1]: 'unused' };
+    for (let i = 0; i < N; i++) assert.equal(names[i], named[splits[i]!], `sample ${i}`);
+    // maxSamples 400 of the 6,000 digits with validationFraction 0.25: 100 validation, 300 train
+    // (the validation set is the run's: the one its training drew), no official test split.
+    const tally = (c: number) => splits.filter((v) => v === c).length;
+    assert.deepEqual([tally(0), tally(1), tally(2), tally(-1)], [300, 100, 0, N - 400]);
+    const { val } = splitIndices(6000, run.config, seedStreams(run.config.seed).split);
+    assert.deepEqual(
+      Array.from(splits.entries()).filter(([, c]) => c === 1).map(([i]) => i),
+      Array.from(val).sort((a, b) => a - b),
+    );
   });
 
   test('grids: four PNGs of the expected layout', async () => {
@@ -253,6 +274,25 @@ describe('results formats of an export (real trainer processes)', { timeout: 240
     } finally {
       await browser.close();
     }
+  });
+
+  test('grids and report of one export share one grids job', async () => {
+    const out = tmpDir('export-shared-');
+    const kinds: string[] = [];
+    const counting = { runJob: (kind: string, ...rest: unknown[]) => (kinds.push(kind), (supervisor.runJob as (...a: unknown[]) => Promise<unknown>)(kind, ...rest)) };
+    const share = resultShare(['report', 'grids', 'metrics']);
+    const rc: ResultContext = { ...context(out), supervisor: counting as unknown as TrainingSupervisor, share };
+    // The report first: it computes the grids into grids/, which the grids format then reuses.
+    const report = await writeResultFormat('report', rc);
+    const grids = await writeResultFormat('grids', rc);
+    assert.deepEqual(kinds, ['export.grids']);
+    assert.deepEqual(report.map((f) => f.path), ['report.html']);
+    assert.deepEqual(grids.map((f) => f.path).sort(), ['grids/interpolation.png', 'grids/reconstructions.png', 'grids/samples.png', 'grids/traversals.png']);
+    assert.deepEqual((await fs.readdir(out)).sort(), ['grids', 'report.html']);
+    // The report inlines the very PNGs of grids/, and still holds the latent map.
+    const html = await fs.readFile(path.join(out, 'report.html'), 'utf8');
+    for (const f of grids) assert.ok(html.includes((await fs.readFile(path.join(out, f.path))).toString('base64')), f.path);
+    assert.ok((html.match(/<circle/g) ?? []).length >= 100);
   });
 
   test('a cancelled export stops with CANCELLED', async () => {

@@ -1,7 +1,10 @@
 /**
  * What the results export computes from encoder means: a two-dimensional principal-component
- * projection for the report's latent map, and the ordering of latent dimensions by their KL.
+ * projection for the report's latent map, the ordering of latent dimensions by their KL, and which
+ * split each exported sample belongs to.
  */
+import type { TrainConfig } from '../../contract/config.ts';
+import { splitSamples, type SplitLayout } from '../latent/encode.ts';
 import { firstTwo, pca, pcaProject } from '../latent/pca.ts';
 
 export interface Pca2 {
@@ -51,4 +54,37 @@ export function dimsByKl(klPerDim: readonly number[]): number[] {
     .map((kl, j) => ({ kl: Number.isFinite(kl) ? kl : -Infinity, j }))
     .sort((a, b) => b.kl - a.kl || a.j - b.j)
     .map((e) => e.j);
+}
+
+/**
+ * The split names of embeddings.csv's `split` column, indexed by their code in splits.npy (int8):
+ * 0 train, 1 validation, 2 test. A sample the run never used (beyond its config's maxSamples, so
+ * neither trained on nor validated on) is 'unused', code -1.
+ */
+export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
+export const UNUSED_SPLIT = -1;
+
+/** The name of a split code of sampleSplits(). */
+export function splitName(code: number): string {
+  return SPLIT_NAMES[code] ?? 'unused';
+}
+
+/**
+ * The split of each of the first `n` samples of a run's dataset, as the latent explorer draws its
+ * splits (core/latent/encode.ts splitSamples): the run's seeded train / validation split of the
+ * training part, the official test range, and UNUSED_SPLIT for the rest.
+ */
+export function sampleSplits(
+  layout: SplitLayout,
+  config: Pick<TrainConfig, 'seed' | 'maxSamples' | 'validationFraction'>,
+  n: number,
+): Int8Array {
+  const codes = new Int8Array(n).fill(UNUSED_SPLIT);
+  const mark = (indices: Uint32Array, code: number) => {
+    for (const i of indices) if (i < n) codes[i] = code;
+  };
+  mark(splitSamples('train', layout, config, 0), 0);
+  mark(splitSamples('validation', layout, config, 0), 1);
+  if (layout.test) mark(splitSamples('test', layout, config, 0), 2);
+  return codes;
 }

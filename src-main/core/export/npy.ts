@@ -6,8 +6,8 @@
  * the array in C order. numpy.load reads these files as they are.
  */
 
-/** The little-endian dtypes the studio writes: float32 and int32. */
-export type NpyDescr = '<f4' | '<i4';
+/** The dtypes the studio writes: float32 and int32 (little-endian) and int8 (no byte order: '|'). */
+export type NpyDescr = '<f4' | '<i4' | '|i1';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93 N U M P Y
 /** numpy aligns the data offset (magic + version + length + header) to this many bytes. */
@@ -48,7 +48,8 @@ export function npyHeader(descr: NpyDescr, shape: readonly number[]): Uint8Array
 }
 
 /** The array's bytes, little-endian (copied so the result never aliases a larger buffer). */
-export function npyData(data: Float32Array | Int32Array): Uint8Array {
+export function npyData(data: Float32Array | Int32Array | Int8Array): Uint8Array {
+  if (data instanceof Int8Array) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const bytes = new Uint8Array(data.byteLength);
   const view = new DataView(bytes.buffer);
   const f32 = data instanceof Float32Array;
@@ -60,10 +61,10 @@ export function npyData(data: Float32Array | Int32Array): Uint8Array {
 }
 
 /** A whole .npy file for `data` of `shape` (its element count must match). */
-export function encodeNpy(data: Float32Array | Int32Array, shape: readonly number[]): Uint8Array {
+export function encodeNpy(data: Float32Array | Int32Array | Int8Array, shape: readonly number[]): Uint8Array {
   const n = shape.reduce((a, b) => a * b, 1);
   if (n !== data.length) throw new RangeError(`shape (${shape.join(', ')}) holds ${n} values, the data ${data.length}`);
-  const header = npyHeader(data instanceof Float32Array ? '<f4' : '<i4', shape);
+  const header = npyHeader(data instanceof Float32Array ? '<f4' : data instanceof Int8Array ? '|i1' : '<i4', shape);
   const out = new Uint8Array(header.length + data.byteLength);
   out.set(header, 0);
   out.set(npyData(data), header.length);

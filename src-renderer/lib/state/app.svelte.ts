@@ -25,6 +25,8 @@ export class AppState {
     client.onStatus((s) => (this.connection = s));
     onReconnect(client, () => void this.loadInfo());
     window.addEventListener('hashchange', () => (this.route = parseRoute(location.hash)));
+    // The desktop app's native notification of a finished run, clicked: open the run.
+    client.on('app.open', (e) => this.go(e.page, e.id));
     void this.loadInfo();
   }
 

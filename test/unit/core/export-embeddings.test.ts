@@ -1,10 +1,12 @@
 /**
- * The latent map's PCA against a closed form, the KL ordering of traversals and sliders, and the
- * latent statistics of the traversals (KL per dimension, aggregate-posterior spread).
+ * The latent map's PCA against a closed form, the KL ordering of traversals and sliders, the
+ * latent statistics of the traversals (KL per dimension, aggregate-posterior spread), and the split
+ * of each exported embedding.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dimsByKl, pca2 } from '../../../src-main/core/export/embeddings.ts';
+import { dimsByKl, pca2, sampleSplits, splitName, UNUSED_SPLIT } from '../../../src-main/core/export/embeddings.ts';
+import { seedStreams, splitIndices } from '../../../src-main/core/train.ts';
 import { latentStats, linspace } from '../../../src-main/core/export/grids.ts';
 
 test('PCA of four points (+-a u, +-b v) in 3-D: axes u and v, variances 2a^2/3 and 2b^2/3', () => {
@@ -77,4 +79,22 @@ test('PCA with two nearly equal leading variances still finds the exact axes (u,
   assert.ok(Math.abs(r.variance[0] - (2 * a * a) / 5) < 1e-6);
   assert.ok(Math.abs(r.variance[1] - (2 * b * b) / 5) < 1e-6);
   assert.ok(Math.abs(r.totalVariance - (2 * (a * a + b * b + c * c)) / 5) < 1e-6);
+});
+
+test('sample splits: the run seeded train / validation split of its used samples, the official test range, the rest unused', () => {
+  const config = { seed: 7, maxSamples: 60, validationFraction: 0.25, epochs: 1, batchSize: 10, maxSteps: 0 };
+  // 100 training samples (60 used: 15 validation, 45 train), then an official test range of 20.
+  const codes = sampleSplits({ count: 120, trainCount: 100, test: { from: 100, to: 120 } }, config, 120);
+  const count = (c: number) => codes.filter((v) => v === c).length;
+  assert.deepEqual([count(0), count(1), count(2), count(UNUSED_SPLIT)], [45, 15, 20, 40]);
+  for (let i = 100; i < 120; i++) assert.equal(codes[i], 2);
+  // The same split as training draws (core/train.ts splitIndices with the seed's split stream).
+  const s = splitIndices(100, config, seedStreams(config.seed).split);
+  for (const i of s.val) assert.equal(codes[i], 1);
+  for (const i of s.train) assert.equal(codes[i], 0);
+  // The first n samples only; no test range: nothing is 'test'.
+  const head = sampleSplits({ count: 100, test: null }, { ...config, maxSamples: 0 }, 30);
+  assert.equal(head.length, 30);
+  assert.ok(head.every((c) => c === 0 || c === 1));
+  assert.deepEqual([0, 1, 2, -1, 5].map(splitName), ['train', 'validation', 'test', 'unused', 'unused']);
 });

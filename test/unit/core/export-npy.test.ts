@@ -37,6 +37,14 @@ test('one-dimensional int32 arrays write the shape as a one-element tuple', () =
   assert.deepEqual([view.getInt32(0, true), view.getInt32(4, true), view.getInt32(8, true)], [-1, 7, 2147483647]);
 });
 
+test('int8 arrays have no byte order (|i1) and one byte per value', () => {
+  const file = encodeNpy(Int8Array.from([-1, 0, 2, 127, -128]), [5]);
+  const headerLen = file[8]! | (file[9]! << 8);
+  assert.ok(ascii(file.subarray(10, 10 + headerLen)).startsWith("{'descr': '|i1', 'fortran_order': False, 'shape': (5,), }"));
+  assert.equal(file.length, 10 + headerLen + 5);
+  assert.deepEqual(Array.from(new Int8Array(file.buffer, 10 + headerLen, 5)), [-1, 0, 2, 127, -128]);
+});
+
 test('headers of every length stay aligned and parse back', () => {
   for (const shape of [[0], [1, 1], [100000, 512], [12345678, 3], [2, 3, 4, 5]]) {
     const h = npyHeader('<f4', shape);

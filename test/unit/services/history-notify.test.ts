@@ -66,7 +66,7 @@ test('each runs.finished event shows one notification; clicking it focuses the r
       };
       return n;
     },
-    focus: (runId) => focused.push(runId),
+    focus: (runId) => (focused.push(runId), null),
   });
   listener!('training.status', { runId: 'run-1', status: 'completed', error: null });
   listener!('runs.finished', finished());
