@@ -9,7 +9,6 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { TrainConfigSchema, type TrainConfigInput } from '../../../src-main/contract/config.ts';
-import type { EpochPoint, StepPoint } from '../../../src-main/contract/types.ts';
 import {
   checkpointFolderName,
   listCheckpoints,
@@ -21,9 +20,10 @@ import {
 import { applyResumeState, captureLoopState, describeFailure, loadResumeState, TrainingDivergedError } from '../../../src-main/core/resume.ts';
 import { Rng } from '../../../src-main/core/rng.ts';
 import { generateDigits } from '../../../src-main/core/sample-data.ts';
-import { train, type TrainOptions } from '../../../src-main/core/train.ts';
+import type { TrainOptions } from '../../../src-main/core/train.ts';
 import { buildVae } from '../../../src-main/core/vae.ts';
 import { tmpDir } from '../../helpers/tmp.ts';
+import { runLoop as trainLoop } from '../../helpers/train-loop.ts';
 
 before(async () => {
   tf.env().set('PROD', true);
@@ -204,12 +204,7 @@ const tiny = (over: TrainConfigInput) =>
     ...over,
   });
 
-async function runLoop(config: ReturnType<typeof tiny>, extra: Partial<TrainOptions> = {}) {
-  const steps: StepPoint[] = [];
-  const epochs: EpochPoint[] = [];
-  const status = await train({ tf, config, data, reportEveryMs: 0, onSteps: (p) => steps.push(...p), onEpoch: (e) => epochs.push(e), ...extra });
-  return { status, steps, epochs };
-}
+const runLoop = (config: ReturnType<typeof tiny>, extra: Partial<TrainOptions> = {}) => trainLoop(tf, config, data, extra);
 
 /** Relative closeness of every numeric metric except wall-clock ones. */
 function assertClose(a: object, b: object, what: string, tol = 1e-5): void {

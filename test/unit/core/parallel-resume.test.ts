@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { TrainConfigSchema, type TrainConfigInput } from '../../../src-main/contract/config.ts';
-import type { EpochPoint, StepPoint } from '../../../src-main/contract/types.ts';
 import { readModelWeights } from '../../../src-main/core/checkpoint.ts';
 import { loadResumeState } from '../../../src-main/core/resume.ts';
 import { generateDigits } from '../../../src-main/core/sample-data.ts';
 import type { Tf } from '../../../src-main/core/tf.ts';
-import { train, type TrainOptions } from '../../../src-main/core/train.ts';
+import type { TrainOptions } from '../../../src-main/core/train.ts';
 import { selectBackend } from '../../../src-main/trainer/backend.ts';
 import { tmpDir } from '../../helpers/tmp.ts';
+import { metrics, runLoop as trainLoop } from '../../helpers/train-loop.ts';
 
 let tf: Tf;
 before(async () => {
@@ -37,15 +37,8 @@ const tiny = (over: TrainConfigInput) =>
     ...over,
   });
 
-async function runLoop(config: ReturnType<typeof tiny>, extra: Partial<TrainOptions> = {}) {
-  const steps: StepPoint[] = [];
-  const epochs: EpochPoint[] = [];
-  const status = await train({ tf, config, data, reportEveryMs: 0, onSteps: (p) => steps.push(...p), onEpoch: (e) => epochs.push(e), ...extra });
-  return { status, steps, epochs };
-}
+const runLoop = (config: ReturnType<typeof tiny>, extra: Partial<TrainOptions> = {}) => trainLoop(tf, config, data, extra);
 
-/** Every metric but the wall-clock ones. */
-const metrics = (p: object) => Object.fromEntries(Object.entries(p).filter(([k]) => !['samplesPerSec', 'timeMs', 'durationMs'].includes(k)));
 
 const VARIANTS: [string, TrainConfigInput][] = [
   // Sharded Adam (fused-adam.ts) with log-sigma among the variables and clipping.

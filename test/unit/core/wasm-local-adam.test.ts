@@ -11,7 +11,6 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { NamedTensorMap, Variable } from '@tensorflow/tfjs';
 import { TrainConfigSchema, type TrainConfigInput } from '../../../src-main/contract/config.ts';
-import type { EpochPoint, StepPoint } from '../../../src-main/contract/types.ts';
 import { readModelWeights } from '../../../src-main/core/checkpoint.ts';
 import { createAdamSimd } from '../../../src-main/core/parallel/adam-simd.ts';
 import { createLocalAdam, useLocalAdam } from '../../../src-main/core/parallel/engine.ts';
@@ -19,9 +18,10 @@ import { loadResumeState } from '../../../src-main/core/resume.ts';
 import { Rng } from '../../../src-main/core/rng.ts';
 import { generateDigits } from '../../../src-main/core/sample-data.ts';
 import type { Tf } from '../../../src-main/core/tf.ts';
-import { applyUpdate, makeOptimizer, setLearningRate, train, type TrainOptions } from '../../../src-main/core/train.ts';
+import { applyUpdate, makeOptimizer, setLearningRate, type TrainOptions } from '../../../src-main/core/train.ts';
 import { selectBackend } from '../../../src-main/trainer/backend.ts';
 import { tmpDir } from '../../helpers/tmp.ts';
+import { metrics, runLoop as trainLoop } from '../../helpers/train-loop.ts';
 
 let tf: Tf;
 before(async () => {
@@ -142,14 +142,8 @@ const tiny = (over: TrainConfigInput) =>
     ...over,
   });
 
-async function runLoop(config: ReturnType<typeof tiny>, extra: Partial<TrainOptions> = {}) {
-  const steps: StepPoint[] = [];
-  const epochs: EpochPoint[] = [];
-  const status = await train({ tf, config, data, reportEveryMs: 0, onSteps: (p) => steps.push(...p), onEpoch: (e) => epochs.push(e), ...extra });
-  return { status, steps, epochs };
-}
+const runLoop = (config: ReturnType<typeof tiny>, extra: Partial<TrainOptions> = {}) => trainLoop(tf, config, data, extra);
 
-const metrics = (p: object) => Object.fromEntries(Object.entries(p).filter(([k]) => !['samplesPerSec', 'timeMs', 'durationMs'].includes(k)));
 
 describe('single-thread train() on wasm with the fused Adam', { timeout: 120_000 }, () => {
   test('2 epochs + resume = 3 uninterrupted epochs, exactly (AdamW, learned sigma, clipping)', async () => {
