@@ -9,13 +9,12 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { TrainConfigSchema, type TrainConfigInput } from '../../../src-main/contract/config.ts';
 import { readModelWeights } from '../../../src-main/core/checkpoint.ts';
-import { loadResumeState } from '../../../src-main/core/resume.ts';
 import { generateDigits } from '../../../src-main/core/sample-data.ts';
 import type { Tf } from '../../../src-main/core/tf.ts';
 import type { TrainOptions } from '../../../src-main/core/train.ts';
 import { selectBackend } from '../../../src-main/trainer/backend.ts';
 import { tmpDir } from '../../helpers/tmp.ts';
-import { metrics, runLoop as trainLoop } from '../../helpers/train-loop.ts';
+import { metrics, runLoop as trainLoop, stopAndResume } from '../../helpers/train-loop.ts';
 
 let tf: Tf;
 before(async () => {
@@ -57,25 +56,11 @@ describe('data-parallel train() on wasm, 2 threads', { timeout: 120_000 }, () =>
       assert.equal(a.epochs.length, 3);
 
       const dirB = tmpDir();
-      let stop = false;
-      const b1 = await runLoop(config, {
-        checkpointDir: dirB,
-        shouldStop: () => stop,
-        onEpoch: (e) => {
-          if (e.epoch === 2) stop = true;
-        },
-      });
+      const { first: b1, second: b2 } = await stopAndResume(tf, config, data, dirB);
       assert.equal(b1.status, 'stopped');
       // Reproducible: the same seed, config, backend and thread count give the same numbers.
       assert.deepEqual(b1.steps.map(metrics), a.steps.slice(0, b1.steps.length).map(metrics));
 
-      const resume = await loadResumeState(tf, path.join(dirB, 'epoch-2'));
-      let b2;
-      try {
-        b2 = await runLoop(config, { checkpointDir: dirB, resume });
-      } finally {
-        resume.dispose();
-      }
       assert.equal(b2.status, 'completed');
       const aAfter = a.steps.filter((s) => s.step > a.epochs[1]!.step);
       assert.deepEqual(b2.steps.map(metrics), aAfter.map(metrics));

@@ -14,14 +14,13 @@ import { TrainConfigSchema, type TrainConfigInput } from '../../../src-main/cont
 import { readModelWeights } from '../../../src-main/core/checkpoint.ts';
 import { createAdamSimd } from '../../../src-main/core/parallel/adam-simd.ts';
 import { createLocalAdam, useLocalAdam } from '../../../src-main/core/parallel/engine.ts';
-import { loadResumeState } from '../../../src-main/core/resume.ts';
 import { Rng } from '../../../src-main/core/rng.ts';
 import { generateDigits } from '../../../src-main/core/sample-data.ts';
 import type { Tf } from '../../../src-main/core/tf.ts';
 import { applyUpdate, makeOptimizer, setLearningRate, type TrainOptions } from '../../../src-main/core/train.ts';
 import { selectBackend } from '../../../src-main/trainer/backend.ts';
 import { tmpDir } from '../../helpers/tmp.ts';
-import { metrics, runLoop as trainLoop } from '../../helpers/train-loop.ts';
+import { metrics, runLoop as trainLoop, stopAndResume } from '../../helpers/train-loop.ts';
 
 let tf: Tf;
 before(async () => {
@@ -155,17 +154,9 @@ describe('single-thread train() on wasm with the fused Adam', { timeout: 120_000
     assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
 
     const dirB = tmpDir();
-    let stop = false;
-    const b1 = await runLoop(config, { checkpointDir: dirB, shouldStop: () => stop, onEpoch: (e) => (stop ||= e.epoch === 2) });
+    const { first: b1, second: b2 } = await stopAndResume(tf, config, data, dirB);
     assert.equal(b1.status, 'stopped');
     assert.deepEqual(b1.steps.map(metrics), a.steps.slice(0, b1.steps.length).map(metrics));
-    const resume = await loadResumeState(tf, path.join(dirB, 'epoch-2'));
-    let b2;
-    try {
-      b2 = await runLoop(config, { checkpointDir: dirB, resume });
-    } finally {
-      resume.dispose();
-    }
     const aAfter = a.steps.filter((s) => s.step > a.epochs[1]!.step);
     assert.deepEqual(b2.steps.map(metrics), aAfter.map(metrics));
     for (const part of ['encoder', 'decoder'] as const) {
