@@ -344,7 +344,7 @@ function startWorker(spec: ReplicaWorkerSpec): Worker {
 }
 
 /** The main thread's part of the sharded Adam: the shared state and its own slice (slice 0). */
-interface FusedMain {
+export interface FusedMain {
   shared: FusedShared;
   weights: Float32Array;
   m: Float32Array;
@@ -384,16 +384,24 @@ export function useLocalAdam(tf: Tf, config: Pick<TrainConfig, 'optimizer'>): bo
   return (config.optimizer.name === 'adam' || config.optimizer.name === 'adamw') && tf.getBackend() === 'wasm';
 }
 
-export async function createLocalAdam(o: Pick<ParallelEngineOptions, 'tf' | 'config' | 'optimizer' | 'logSigma' | 'vars'>): Promise<LocalAdam> {
-  const { tf, optimizer, vars } = o;
-  const layout = flatLayout(vars);
-  const named = await optimizer.getWeights();
+/**
+ * The model's weights and the tfjs Adam optimiser's moments and iteration count as flat vectors in
+ * the order of `vars` (a fused update's starting point; writeBackAdam is the way back).
+ */
+export async function captureAdam(o: Pick<ParallelEngineOptions, 'config' | 'optimizer' | 'logSigma' | 'vars'>): Promise<{ layout: FlatLayout; fused: FusedMain }> {
+  const layout = flatLayout(o.vars);
+  const named = await o.optimizer.getWeights();
   const state: PlainTensor[] = [];
   for (const w of named) state.push({ name: w.name, shape: [...w.tensor.shape], data: Float32Array.from(await w.tensor.data()) });
   // As in createParallelEngine: only the fresh iteration scalar is ours to free.
   const iter = named[0];
   if (iter && iter.name === 'iter' && !iter.tensor.isDisposed) iter.tensor.dispose();
-  const shared = fusedState(o, layout, state, 1);
+  return { layout, fused: fusedState(o, layout, state, 1) };
+}
+
+export async function createLocalAdam(o: Pick<ParallelEngineOptions, 'tf' | 'config' | 'optimizer' | 'logSigma' | 'vars'>): Promise<LocalAdam> {
+  const { tf, vars, optimizer } = o;
+  const { layout, fused: shared } = await captureAdam(o);
   const s = shared.shared;
   const clip = o.config.gradClipNorm;
   const simd = createAdamSimd(layout.total);
@@ -563,7 +571,7 @@ function adamConstants(optimizer: Optimizer): { beta1: number; beta2: number; ep
 }
 
 /** Puts the sharded Adam's moments and iteration count back into the tfjs optimiser (for checkpoints). */
-async function writeBackAdam(tf: Tf, optimizer: Optimizer, vars: readonly Variable[], layout: ReturnType<typeof flatLayout>, f: FusedMain): Promise<void> {
+export async function writeBackAdam(tf: Tf, optimizer: Optimizer, vars: readonly Variable[], layout: ReturnType<typeof flatLayout>, f: FusedMain): Promise<void> {
   const a = optimizer as unknown as AdamInternals;
   const order = accumulatorOrder(vars);
   const part = (src: Float32Array, i: number) => tf.tensor(src.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!), layout.shapes[i]!);

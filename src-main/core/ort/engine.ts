@@ -1,0 +1,141 @@
+/**
+ * The native step engine: each training step is one run of an ONNX Runtime session over the step
+ * graph of vae-step.ts (forward, loss, gradient, clipping, Adam / AdamW), on ONNX Runtime's CPU
+ * kernels with `threads` intra-op threads. The weights and Adam moments live here, as the session's
+ * outputs fed back as the next step's inputs; the tfjs model stays the run's model of record:
+ * syncModel() copies the weights into it before it is evaluated, previewed or exported, and
+ * syncOptimizer() the moments and iteration count into its tfjs optimiser before a checkpoint. So
+ * checkpoints are the studio's usual tfjs files, and a run can resume on any engine.
+ *
+ * The noise and the data of a step come from core/train.ts exactly as for the tfjs step (the same
+ * seeded streams), so both engines compute the same function and differ by float32 rounding only.
+ * onnxruntime-node is a native addon: the trainer loads it (trainer/backend.ts) and passes it in.
+ */
+import type * as OrtModule from 'onnxruntime-node';
+import type { Optimizer, Variable } from '@tensorflow/tfjs';
+import type { TrainConfig } from '../../contract/config.ts';
+import { encodeModel } from '../export/onnx-proto.ts';
+import { captureAdam, writeBackAdam, type StepEngine } from '../parallel/engine.ts';
+import type { Tf } from '../tf.ts';
+import type { ImageShape } from '../vae.ts';
+import { buildStepGraph } from './vae-step.ts';
+
+/** What the engine needs of onnxruntime-node. */
+export type OrtRuntime = Pick<typeof OrtModule, 'InferenceSession' | 'Tensor'>;
+
+export interface OrtEngineOptions {
+  ort: OrtRuntime;
+  tf: Tf;
+  config: TrainConfig;
+  shape: ImageShape;
+  /** ONNX Runtime's intra-op threads. */
+  threads: number;
+  optimizer: Optimizer;
+  logSigma: Variable | null;
+  /** The trainable variables in the step graph's parameter order (encoder, decoder, log-sigma). */
+  vars: readonly Variable[];
+}
+
+export interface OrtStepEngine extends StepEngine {
+  /** Copies the current weights into the tfjs variables. */
+  syncModel(): void;
+}
+
+/** Serialised step graph of a config (also what a test feeds a session of its own). */
+export function stepModelBytes(config: TrainConfig, shape: ImageShape): { bytes: Uint8Array; params: number[][] } {
+  const { graph, params } = buildStepGraph(config, shape);
+  const bytes = encodeModel({ irVersion: 7, opsetVersion: 13, producerName: 'vae-studio', producerVersion: 'step', graph });
+  return { bytes, params };
+}
+
+export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngine> {
+  const { ort, tf, config, vars, optimizer } = o;
+  const { bytes, params } = stepModelBytes(config, o.shape);
+  if (params.length !== vars.length) throw new Error(`internal: the step graph has ${params.length} parameters, the model ${vars.length}`);
+  params.forEach((shp, i) => {
+    const want = vars[i]!.shape;
+    if (shp.length !== want.length || shp.some((d, k) => d !== want[k])) {
+      throw new Error(`internal: step graph parameter ${i} is [${shp.join(', ')}], variable ${vars[i]!.name} is [${want.join(', ')}]`);
+    }
+  });
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: o.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+
+  const { layout, fused } = await captureAdam(o);
+  const slice = (flat: Float32Array, i: number) => flat.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!);
+  let w = vars.map((_, i) => slice(fused.weights, i));
+  let m = vars.map((_, i) => slice(fused.m, i));
+  let v = vars.map((_, i) => slice(fused.v, i));
+  const s = fused.shared;
+  // tfjs keeps beta^t as a float32 variable multiplied by beta every step; the same product here,
+  // recomputed from the iteration count so that a resumed run continues exactly.
+  const f32 = Math.fround;
+  let acc1 = f32(s.beta1);
+  let acc2 = f32(s.beta2);
+  for (let t = 0; t < fused.iterations; t++) {
+    acc1 = f32(acc1 * f32(s.beta1));
+    acc2 = f32(acc2 * f32(s.beta2));
+  }
+  const D = o.shape.width * o.shape.height * o.shape.channels;
+  const L = config.model.latentDim;
+  const scalar = (x: number) => new ort.Tensor('float32', Float32Array.of(x), []);
+  let closed = false;
+
+  return {
+    threads: o.threads,
+    async step(xData, epsData, n, beta, lr) {
+      const feeds: Record<string, OrtModule.Tensor> = {
+        x: new ort.Tensor('float32', xData.length === n * D ? xData : xData.subarray(0, n * D), [n, D]),
+        eps: new ort.Tensor('float32', epsData.length === n * L ? epsData : epsData.subarray(0, n * L), [n, L]),
+        beta: scalar(beta),
+        invBatch: scalar(1 / n),
+        lr: scalar(lr),
+        keep: scalar(s.weightDecay > 0 ? f32(1 - lr * s.weightDecay) : 1),
+        oneMinusAcc1: scalar(f32(1 - acc1)),
+        oneMinusAcc2: scalar(f32(1 - acc2)),
+      };
+      params.forEach((shp, i) => {
+        feeds[`p${i}`] = new ort.Tensor('float32', w[i]!, shp);
+        feeds[`m${i}`] = new ort.Tensor('float32', m[i]!, shp);
+        feeds[`v${i}`] = new ort.Tensor('float32', v[i]!, shp);
+      });
+      const out = await session.run(feeds);
+      const read = (name: string) => {
+        const t = out[name];
+        if (!t) throw new Error(`internal: the step graph returned no '${name}'`);
+        return t.data as Float32Array;
+      };
+      w = params.map((_, i) => read(`p${i}_next`));
+      m = params.map((_, i) => read(`m${i}_next`));
+      v = params.map((_, i) => read(`v${i}_next`));
+      acc1 = f32(acc1 * f32(s.beta1));
+      acc2 = f32(acc2 * f32(s.beta2));
+      fused.iterations++;
+      return read('stats');
+    },
+    syncModel() {
+      vars.forEach((variable, i) => {
+        const t = tf.tensor(w[i]!.slice(), layout.shapes[i]!, 'float32');
+        variable.assign(t);
+        t.dispose();
+      });
+    },
+    async syncOptimizer() {
+      const flat = (parts: Float32Array[]) => {
+        const f = new Float32Array(layout.total);
+        parts.forEach((p, i) => f.set(p, layout.offsets[i]!));
+        return f;
+      };
+      await writeBackAdam(tf, optimizer, vars, layout, { ...fused, weights: flat(w), m: flat(m), v: flat(v) });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.release();
+    },
+  };
+}
