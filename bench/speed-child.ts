@@ -17,13 +17,13 @@ import { TrainConfigSchema } from '../src-main/contract/config.ts';
 import type { StepPoint } from '../src-main/contract/types.ts';
 import { loadBuiltin } from '../src-main/core/sample-data.ts';
 import type { Tf } from '../src-main/core/tf.ts';
-import { train } from '../src-main/core/train.ts';
+import { train, type TrainOptions } from '../src-main/core/train.ts';
 import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { median, WORKLOADS, type ChildRequest, type Measurement, type Variant } from './speed-shared.ts';
 
 const require = createRequire(import.meta.url);
 
-type Loaded = { tf: Tf; device: string } | { skip: string };
+type Loaded = { tf: Tf; device: string; native?: TrainOptions['native'] } | { skip: string };
 
 const log = (variant: Variant, msg: string) => process.stderr.write(`[bench] ${variant}: ${msg}\n`);
 
@@ -45,28 +45,20 @@ async function loadWasmAsShipped(): Promise<Loaded> {
 }
 
 /** The other rows go through the trainer's own selection, so they measure what the app runs. */
-async function loadViaTrainer(variant: 'cpu' | 'wasm' | 'tensorflow'): Promise<Loaded> {
+async function loadViaTrainer(variant: 'cpu' | 'wasm' | 'onnxruntime' | 'tensorflow', config: TrainConfig): Promise<Loaded> {
   const { selectBackend } = await import('../src-main/trainer/backend.ts');
-  const { tf, info } = await selectBackend(variant);
+  const { tf, info, ort, threads } = await selectBackend(variant, config);
   if (info.backend !== variant) {
     // selectBackend falls back down the preference order; a fallback is not this row's backend.
     const why = info.skipped.find((s) => s.backend === variant)?.reason ?? `selectBackend gave '${info.backend}'`;
     return { skip: why };
   }
-  return { tf, device: info.device };
+  return { tf, device: info.device, ...(ort && threads ? { native: { ort, threads } } : {}) };
 }
 
 async function measure(req: ChildRequest): Promise<Measurement> {
   const { variant, plan } = req;
   const WORKLOAD = WORKLOADS[req.model];
-  const loaded = variant === 'wasm-shipped' ? await loadWasmAsShipped() : await loadViaTrainer(variant === 'wasm-threads' ? 'wasm' : variant);
-  if ('skip' in loaded) return { status: 'skipped', reason: loaded.skip };
-  const { tf } = loaded;
-  // The backend describes what it could do; the row says what it ran.
-  const threads = variant === 'wasm-threads' ? `${req.threads} threads, data-parallel` : '1 thread';
-  const device = loaded.device.replace(/^CPU \(1 thread per model replica, data-parallel on up to \d+ threads/, `CPU (${threads}`);
-  log(variant, `backend ready for ${req.model}: ${device}`);
-
   // The digits are 28x28 x 1 already (784 inputs): no resizing needed. Only whole batches are
   // used so that every timed step processes exactly batchSize samples.
   const digits = loadBuiltin(WORKLOAD.dataset);
@@ -82,10 +74,18 @@ async function measure(req: ChildRequest): Promise<Measurement> {
     seed: WORKLOAD.seed,
     validationFraction: 0, // no validation pass between epochs: only training steps are timed
     maxSamples: whole,
-    backend: variant === 'wasm-shipped' || variant === 'wasm-threads' ? 'wasm' : variant,
-    // Every row trains on one thread but the data-parallel one (core/parallel).
-    threads: variant === 'wasm-threads' ? req.threads : 1,
+    backend: variant === 'wasm-shipped' || variant === 'wasm-threads' ? 'wasm' : variant === 'onnxruntime-1' ? 'onnxruntime' : variant,
+    // Every row trains on one thread but the data-parallel one (core/parallel) and the native step's N-thread row.
+    threads: variant === 'wasm-threads' || variant === 'onnxruntime' ? req.threads : 1,
   });
+
+  const loaded = variant === 'wasm-shipped' ? await loadWasmAsShipped() : await loadViaTrainer(variant === 'wasm-threads' ? 'wasm' : variant === 'onnxruntime-1' ? 'onnxruntime' : variant, config);
+  if ('skip' in loaded) return { status: 'skipped', reason: loaded.skip };
+  const { tf } = loaded;
+  // The backend describes what it could do; the row says what it ran.
+  const threads = variant === 'wasm-threads' ? `${req.threads} threads, data-parallel` : '1 thread';
+  const device = variant.startsWith('onnxruntime') ? loaded.device : loaded.device.replace(/^CPU \(1 thread per model replica, data-parallel on up to \d+ threads/, `CPU (${threads}`);
+  log(variant, `backend ready for ${req.model}: ${device}`);
 
   const points: StepPoint[] = [];
   let polls = 0;
@@ -111,7 +111,7 @@ async function measure(req: ChildRequest): Promise<Measurement> {
     return stop;
   };
 
-  const status = await train({ tf, config, data: digits, shouldStop, onSteps: (p) => points.push(...p), checkpointDir: null });
+  const status = await train({ tf, ...(loaded.native ? { native: loaded.native } : {}), config, data: digits, shouldStop, onSteps: (p) => points.push(...p), checkpointDir: null });
   if (status !== 'stopped') throw new Error(`training ended (${status}) before the measurement did`);
   const leakedTensors = tf.memory().numTensors;
 

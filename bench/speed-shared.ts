@@ -5,7 +5,7 @@
  */
 
 /** The backends the benchmark knows how to start, each in its own process. */
-export const VARIANTS = ['cpu', 'wasm-shipped', 'wasm', 'wasm-threads', 'tensorflow'] as const;
+export const VARIANTS = ['cpu', 'wasm-shipped', 'wasm', 'wasm-threads', 'onnxruntime-1', 'onnxruntime', 'tensorflow'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export const VARIANT_LABEL: Record<Variant | 'pytorch', string> = {
@@ -14,6 +14,8 @@ export const VARIANT_LABEL: Record<Variant | 'pytorch', string> = {
   'wasm-shipped': "tfjs 'wasm' as shipped",
   wasm: "tfjs 'wasm' + studio kernels, 1 thread",
   'wasm-threads': "tfjs 'wasm' + studio kernels, N threads (data-parallel)",
+  'onnxruntime-1': 'onnxruntime (native step), 1 thread',
+  onnxruntime: 'onnxruntime (native step), N threads',
   tensorflow: 'tfjs-node (tensorflow)',
 };
 
@@ -99,13 +101,15 @@ export interface ChildRequest {
   variant: Variant;
   model: ModelName;
   plan: MeasurePlan;
-  /** Training threads of the 'wasm-threads' row (config.threads); the other rows train on one. */
+  /** Training threads of the 'wasm-threads' and 'onnxruntime' rows (config.threads); the other rows train on one. */
   threads: number;
 }
 
 /** A row's label: the data-parallel row names its thread count. */
 export function variantLabel(id: Variant | 'pytorch', threads: number): string {
-  return id === 'wasm-threads' ? `tfjs 'wasm' + studio kernels, ${threads} threads (data-parallel)` : VARIANT_LABEL[id];
+  if (id === 'wasm-threads') return `tfjs 'wasm' + studio kernels, ${threads} threads (data-parallel)`;
+  if (id === 'onnxruntime') return `onnxruntime (native step), ${threads} threads`;
+  return VARIANT_LABEL[id];
 }
 
 /** One backend's result; `status` says whether the numbers exist. */

@@ -4,7 +4,7 @@
  * item 10) — on every compute backend that loads here, against a reference measured in the same
  * invocation (ENGINEERING.md section 8: speed is measured and compared, never asserted in tests).
  *
- *   node --import tsx bench/speed.ts [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,wasm-threads,tensorflow] [--python=python3] [--threads=N]
+ *   node --import tsx bench/speed.ts [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,wasm-threads,onnxruntime-1,onnxruntime,tensorflow] [--python=python3] [--threads=N]
  *
  * Rows per model: tfjs 'cpu', tfjs 'wasm' as the package ships it (it cannot train the conv model:
  * it has no Conv2DBackpropFilter kernel), tfjs 'wasm' with the studio's kernels
@@ -72,7 +72,7 @@ function parseArgs(argv: readonly string[]): Options {
       opts.threads = n;
     }
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,wasm-threads,tensorflow] [--python=python3] [--threads=N]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--models=mlp,conv] [--only=cpu,wasm-shipped,wasm,wasm-threads,onnxruntime-1,onnxruntime,tensorflow] [--python=python3] [--threads=N]\n');
       process.exit(0);
     } else fail(`unknown argument "${arg}" (try --help)`);
   }
@@ -276,7 +276,7 @@ async function measureModel(
         continue;
       }
     }
-    if (variant === 'wasm-threads' && opts.threads < 2) {
+    if ((variant === 'wasm-threads' || variant === 'onnxruntime') && opts.threads < 2) {
       add(variant, { status: 'skipped', reason: 'one thread: this process may use one core (or --threads=1 / VAE_STUDIO_THREADS=1)' });
       continue;
     }

@@ -16,6 +16,7 @@ export interface DoctorIo {
 const LABELS: Record<ProbeTarget, string> = {
   'tensorflow-gpu': 'tensorflow GPU',
   'tensorflow-cpu': 'tensorflow CPU',
+  onnxruntime: 'onnxruntime',
   wasm: 'wasm',
   cpu: 'cpu',
 };

@@ -14,7 +14,7 @@ export const SIGMA_MODES = ['fixed', 'learned'] as const;
 export const KL_SCHEDULES = ['none', 'linear', 'sigmoid', 'cyclical'] as const;
 export const OPTIMIZERS = ['adam', 'adamw', 'rmsprop', 'sgd'] as const;
 export const LR_SCHEDULES = ['constant', 'step', 'cosine'] as const;
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'onnxruntime', 'wasm', 'cpu'] as const;
 
 export const ModelConfigSchema = z
   .object({
@@ -141,9 +141,14 @@ export const TrainConfigSchema = z
     validationFraction: z.number().min(0).max(0.5).default(0.1),
     /** Use at most this many training samples (0 = all); handy for quick trials. */
     maxSamples: z.number().int().min(0).default(0),
+    /**
+     * Where training runs: 'auto' = the best that loads, in the order tensorflow (GPU, then CPU) >
+     * onnxruntime (native CPU training steps, evaluation in tfjs wasm) > wasm > cpu.
+     */
     backend: z.enum(BACKEND_CHOICES).default('auto'),
     /**
-     * CPU threads a wasm run trains on (data-parallel: each thread computes the gradient of a share
+     * 'onnxruntime': ONNX Runtime's intra-op threads (absent = $VAE_STUDIO_THREADS, else one per
+     * core). CPU threads a wasm run trains on (data-parallel: each thread computes the gradient of a share
      * of every batch). Absent = $VAE_STUDIO_THREADS, else one per core for conv models (measured
      * 1.25-1.8x faster on 2 cores) and one for MLPs (~1.1x: not worth a thread). A run is
      * reproducible for a given thread count; different counts differ only by float rounding.

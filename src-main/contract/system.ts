@@ -1,13 +1,13 @@
 /** What the studio knows about the machine's compute: the result of probing every backend. */
 
-export type ProbeTarget = 'tensorflow-gpu' | 'tensorflow-cpu' | 'wasm' | 'cpu';
+export type ProbeTarget = 'tensorflow-gpu' | 'tensorflow-cpu' | 'onnxruntime' | 'wasm' | 'cpu';
 
 export interface ProbeReport {
   target: ProbeTarget;
   ok: boolean;
   /** Why it did not load (first line of the error); null when it loaded. */
   reason: string | null;
-  /** The active tfjs backend name ('tensorflow', 'wasm', 'cpu') once loaded. */
+  /** The backend's name ('tensorflow', 'onnxruntime', 'wasm', 'cpu') once loaded. */
   backend: string | null;
   device: string | null;
   tfjsVersion: string | null;

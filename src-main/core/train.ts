@@ -25,6 +25,8 @@ import { toDataSource, type DataSource, type InMemoryImages } from './data-sourc
 import { klPerDimension, reconstructionNll, type LikelihoodSpec } from './losses.ts';
 import { collapseWarning, ColumnMoments, countActiveUnits } from './metrics.ts';
 import { createLocalAdam, createParallelEngine, resolveThreads, useLocalAdam, type LocalAdam, type StepEngine } from './parallel/engine.ts';
+import { createOrtEngine, type OrtRuntime } from './ort/engine.ts';
+import { stepGraphUnsupported } from './ort/vae-step.ts';
 import { applyResumeState, captureLoopState, TrainingDivergedError, type ResumeState } from './resume.ts';
 import { permutation, Rng } from './rng.ts';
 import { klWarmupFactor, learningRateAt } from './schedules.ts';
@@ -86,6 +88,12 @@ export interface TrainOptions {
   reportEveryMs?: number;
   /** How often the loop yields to the event loop so messages (stop) are handled. Default 100 ms. */
   yieldEveryMs?: number;
+  /**
+   * The native step (core/ort/engine.ts): when given, every training step runs in ONNX Runtime with
+   * `threads` threads, and tfjs (`tf`) evaluates, previews and checkpoints. The trainer passes it
+   * for the 'onnxruntime' backend (trainer/backend.ts).
+   */
+  native?: { ort: OrtRuntime; threads: number };
 }
 
 export type TrainStatus = 'completed' | 'stopped';
@@ -353,21 +361,24 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       lastReport = lastYield = performance.now();
     }
 
-    // After a resume, so the worker replicas start from the restored weights and optimiser state.
-    parallel = await createParallelEngine({
-      tf,
-      config,
-      shape,
-      initSeed,
-      threads: resolveThreads(config),
-      encoder,
-      decoder,
-      optimizer,
-      logSigma,
-      vars,
-      forward,
-      apply: (grads, lr) => applyUpdate(tf, optimizer!, grads, { lr, clipNorm, weightDecay, decayed: modelVars }),
-    });
+    // After a resume, so the worker replicas (or the native step) start from the restored weights and optimiser state.
+    const native = opts.native && !stepGraphUnsupported(config) ? opts.native : null;
+    parallel = native
+      ? await createOrtEngine({ ort: native.ort, tf, config, shape, threads: native.threads, optimizer, logSigma, vars })
+      : await createParallelEngine({
+          tf,
+          config,
+          shape,
+          initSeed,
+          threads: resolveThreads(config),
+          encoder,
+          decoder,
+          optimizer,
+          logSigma,
+          vars,
+          forward,
+          apply: (grads, lr) => applyUpdate(tf, optimizer!, grads, { lr, clipNorm, weightDecay, decayed: modelVars }),
+        });
     if (!parallel && useLocalAdam(tf, config)) localAdam = await createLocalAdam({ tf, config, optimizer, logSigma, vars });
 
     while (step < totalSteps) {
@@ -392,6 +403,7 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
         }
         if (opts.shouldStop?.()) {
           flush();
+          parallel?.syncModel?.();
           await opts.onTrained?.({ encoder, decoder, sigma: sigmaNow(), epoch: epoch - 1, step });
           return 'stopped';
         }
@@ -446,6 +458,8 @@ export async function train(opts: TrainOptions): Promise<TrainStatus> {
       }
       flush();
 
+      // The native step keeps the weights outside the tfjs model between epochs.
+      parallel?.syncModel?.();
       const diag = await diagnose(tf, forward, diagIdx, latentDim, new Rng(valSeed), (idx) => readX(idx, config.binarization === 'none' ? 'none' : 'static'));
       const val = valIdx.length > 0 ? diag : null;
       const recon = sumRecon / seen;

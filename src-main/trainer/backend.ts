@@ -1,6 +1,8 @@
 /**
  * Chooses the compute backend for one trainer process, in the order of preference measured for
- * this project (ENGINEERING.md section 6): tensorflow (tfjs-node-gpu, then tfjs-node) > wasm > cpu.
+ * this project (ENGINEERING.md section 6): tensorflow (tfjs-node-gpu, then tfjs-node) >
+ * onnxruntime (the native training step, core/ort: ONNX Runtime's CPU kernels for the steps, tfjs
+ * wasm for everything else) > wasm > cpu.
  * The native packages are optional dependencies that are often absent (their install downloads
  * libtensorflow), so each candidate is tried at run time and the reason it did not load is kept
  * in BackendInfo.skipped. An explicit choice starts the order at that backend: asking for
@@ -14,9 +16,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfig } from '../contract/config.ts';
 import type { BackendInfo } from '../contract/types.ts';
-import { availableCores, registerReplicaWorker } from '../core/parallel/engine.ts';
+import { availableCores, registerReplicaWorker, resolveThreads } from '../core/parallel/engine.ts';
 import type { Tf } from '../core/tf.ts';
 import { installWasmKernels } from './wasm-kernels.ts';
+import type { OrtRuntime } from '../core/ort/engine.ts';
+import { stepGraphUnsupported } from '../core/ort/vae-step.ts';
 import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
 
 /** What a run may ask for: 'auto' picks the best backend that loads. */
@@ -28,12 +32,16 @@ export type BackendChoice = TrainConfig['backend'];
  */
 const require = createRequire(import.meta.url);
 
-const ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
+const ORDER = ['tensorflow', 'onnxruntime', 'wasm', 'cpu'] as const;
 type BackendName = (typeof ORDER)[number];
 
 export interface SelectedBackend {
   tf: Tf;
   info: BackendInfo;
+  /** onnxruntime-node, when the backend is 'onnxruntime': the training steps run in it (core/ort/engine.ts). */
+  ort?: OrtRuntime;
+  /** ONNX Runtime's intra-op threads for the native step. */
+  threads?: number;
 }
 
 function reasonOf(err: unknown): string {
@@ -153,6 +161,51 @@ export function stepWorkerEntry(moduleUrl: string = import.meta.url): string | n
   return candidates.find((file) => fs.existsSync(file)) ?? null;
 }
 
+/** onnxruntime-node's version, or null when it is not installed. */
+function onnxruntimeVersion(): string | null {
+  try {
+    return (require('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The native training step: onnxruntime-node (a regular dependency whose binaries ship in its npm
+ * package, so it installs offline) runs each step's graph on its CPU kernels, while `evaluation`
+ * (the wasm backend, else cpu) computes everything else in tfjs. Skipped with the reason when the
+ * addon does not load, or when `config` asks for something the step graph does not implement.
+ */
+async function loadOnnxruntime(evaluation: SelectedBackend, skipped: BackendInfo['skipped'], config: TrainConfig | undefined): Promise<SelectedBackend | null> {
+  const why = config ? stepGraphUnsupported(config) : null;
+  if (why) {
+    skipped.push({ backend: 'onnxruntime', reason: why });
+    return null;
+  }
+  try {
+    const mod = require('onnxruntime-node') as OrtRuntime & { default?: OrtRuntime };
+    const ort = mod.default ?? mod;
+    if (typeof ort.InferenceSession?.create !== 'function') throw new Error('onnxruntime-node loaded without an InferenceSession');
+    const threads = config ? resolveNativeThreads(config) : availableCores();
+    const version = onnxruntimeVersion() ?? 'unknown version';
+    const evalOn = evaluation.info.backend === 'wasm' ? 'WebAssembly' : 'JavaScript';
+    const device = `CPU (${threads} thread${threads === 1 ? '' : 's'}, ONNX Runtime ${version} native kernels, ${cpuName()}; evaluation on tfjs ${evalOn})`;
+    return { tf: evaluation.tf, info: { backend: 'onnxruntime', device, tfjsVersion: evaluation.info.tfjsVersion, skipped }, ort, threads };
+  } catch (err) {
+    skipped.push({ backend: 'onnxruntime', reason: reasonOf(err) });
+    return null;
+  }
+}
+
+/**
+ * ONNX Runtime's threads for a run: config.threads, else $VAE_STUDIO_THREADS, else one per core
+ * this process may use. Unlike the data-parallel wasm step, its threads split each matrix product
+ * and convolution, which pays off for the MLP too (bench/speed.ts).
+ */
+export function resolveNativeThreads(config: Pick<TrainConfig, 'threads'>, env: NodeJS.ProcessEnv = process.env): number {
+  return resolveThreads({ threads: config.threads, model: { kind: 'conv' } }, env);
+}
+
 async function loadCpu(tf: Tf, skipped: BackendInfo['skipped']): Promise<SelectedBackend> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
   await tf.ready();
@@ -162,8 +215,10 @@ async function loadCpu(tf: Tf, skipped: BackendInfo['skipped']): Promise<Selecte
 /**
  * Loads the best available backend at or below `choice` in the preference order and makes it
  * the active tfjs backend. Only 'cpu' cannot fail (it is pure JS); failures above it are recorded.
+ * 'onnxruntime' is a training engine: it is considered only when `training` (the run's config)
+ * is given; evaluation jobs start at the tfjs backend below it.
  */
-export async function selectBackend(choice: BackendChoice): Promise<SelectedBackend> {
+export async function selectBackend(choice: BackendChoice, training?: TrainConfig): Promise<SelectedBackend> {
   const start: BackendName = choice === 'auto' ? 'tensorflow' : choice;
   const candidates = ORDER.slice(ORDER.indexOf(start));
   const skipped: BackendInfo['skipped'] = [];
@@ -178,10 +233,15 @@ export async function selectBackend(choice: BackendChoice): Promise<SelectedBack
   // The tfjs union package: layers, ops and the cpu backend; wasm registers into the same engine.
   const tf = require('@tensorflow/tfjs') as Tf;
   quiet(tf);
-  if (candidates.includes('wasm')) {
-    const chosen = await loadWasm(tf, skipped);
+  const wanted = candidates.includes('wasm') || candidates.includes('onnxruntime');
+  const evalSkipped: BackendInfo['skipped'] = [];
+  const evaluation = (wanted ? await loadWasm(tf, evalSkipped) : null) ?? (await loadCpu(tf, []));
+  if (training && candidates.includes('onnxruntime')) {
+    const chosen = await loadOnnxruntime(evaluation, skipped, training);
     if (chosen) return chosen;
   }
+  if (candidates.includes('wasm') && evaluation.info.backend === 'wasm') return { tf, info: { ...evaluation.info, skipped } };
+  skipped.push(...evalSkipped);
   return loadCpu(tf, skipped);
 }
 
@@ -191,7 +251,8 @@ function quiet(tf: Tf): void {
 }
 
 /** One exact backend for diagnostics (`vae-studio doctor`): no fallback to the next one. */
-export type ProbeTarget = 'tensorflow-gpu' | 'tensorflow-cpu' | 'wasm' | 'cpu';
+export type { ProbeTarget } from '../contract/system.ts';
+import type { ProbeTarget } from '../contract/system.ts';
 
 /**
  * Loads exactly `target` and makes it active, or rejects with the reason it did not load (the same
@@ -214,6 +275,12 @@ export async function loadExactBackend(target: ProbeTarget): Promise<SelectedBac
   quiet(tf);
   const skipped: BackendInfo['skipped'] = [];
   if (target === 'cpu') return loadCpu(tf, skipped);
+  if (target === 'onnxruntime') {
+    const evaluation = (await loadWasm(tf, [])) ?? (await loadCpu(tf, []));
+    const chosen = await loadOnnxruntime(evaluation, skipped, undefined);
+    if (!chosen) throw new Error(skipped[0]?.reason ?? 'onnxruntime-node did not load');
+    return chosen;
+  }
   const chosen = await loadWasm(tf, skipped);
   if (!chosen) throw new Error(skipped[0]?.reason ?? 'the wasm backend did not load');
   return chosen;

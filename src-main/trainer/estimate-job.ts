@@ -81,7 +81,7 @@ export const job: Job = async (payload, ctx) => {
   const config = TrainConfigSchema.parse(p.config);
   const steps = Math.max(2, Math.floor(p.steps));
   ctx.progress('loading', 0, steps);
-  const { tf, info } = await selectBackend(config.backend);
+  const { tf, info, ort, threads } = await selectBackend(config.backend, config);
   ctx.backend(info);
   // Imported here, not at the top: main.ts is the trainer's entry (already loaded in the process
   // that runs this job), and a static import would start a trainer in whatever imports this file.
@@ -96,6 +96,7 @@ export const job: Job = async (payload, ctx) => {
     const points: StepPoint[] = [];
     await train({
       tf,
+      ...(ort && threads ? { native: { ort, threads } } : {}),
       // Enough epochs for the measured steps, whatever the run's own budget; no early stop.
       config: { ...config, maxSteps: 0, epochs: Math.ceil(wanted / stepsPerEpoch) + 1, earlyStopping: { ...config.earlyStopping, patience: 0 } },
       data,

@@ -160,7 +160,7 @@ async function runTraining(
   const parsed = TrainConfigSchema.safeParse(msg.config);
   if (!parsed.success) throw new Error(`invalid training config: ${parsed.error.issues[0]?.message ?? 'unknown issue'}`);
   const config: TrainConfig = parsed.data;
-  const { tf, info } = await selectBackend(config.backend);
+  const { tf, info, ort, threads } = await selectBackend(config.backend, config);
   void channel.send({ type: 'backend', info });
   const loadedData = await loadDataset(msg.dataset);
   // Training never sees an official test split: it lies after trainCount (see DatasetSource).
@@ -179,6 +179,7 @@ async function runTraining(
   try {
     const options: TrainOptions = {
       tf,
+      ...(ort && threads ? { native: { ort, threads } } : {}),
       config,
       data,
       checkpointDir: msg.checkpointDir,

@@ -10,7 +10,7 @@ import { resolveEntry } from './fork.ts';
 // The report shapes are the contract's (the UI shows them); re-exported for the probe process.
 export type { DoctorReport, ProbeReport, ProbeTarget } from '../contract/system.ts';
 
-export const PROBE_TARGETS: readonly ProbeTarget[] = ['tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'];
+export const PROBE_TARGETS: readonly ProbeTarget[] = ['tensorflow-gpu', 'tensorflow-cpu', 'onnxruntime', 'wasm', 'cpu'];
 
 export function isProbeTarget(s: string): s is ProbeTarget {
   return (PROBE_TARGETS as readonly string[]).includes(s);

@@ -33,7 +33,7 @@ export interface OrtEngineOptions {
   optimizer: Optimizer;
   logSigma: Variable | null;
   /** The trainable variables in the step graph's parameter order (encoder, decoder, log-sigma). */
-  vars: readonly Variable[];
+  vars: Variable[];
 }
 
 export interface OrtStepEngine extends StepEngine {
@@ -66,10 +66,10 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
   });
 
   const { layout, fused } = await captureAdam(o);
-  const slice = (flat: Float32Array, i: number) => flat.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!);
-  let w = vars.map((_, i) => slice(fused.weights, i));
-  let m = vars.map((_, i) => slice(fused.m, i));
-  let v = vars.map((_, i) => slice(fused.v, i));
+  const slice = (flat: Float32Array, i: number): Float32Array => flat.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!);
+  let w: Float32Array[] = vars.map((_, i) => slice(fused.weights, i));
+  let m: Float32Array[] = vars.map((_, i) => slice(fused.m, i));
+  let v: Float32Array[] = vars.map((_, i) => slice(fused.v, i));
   const s = fused.shared;
   // tfjs keeps beta^t as a float32 variable multiplied by beta every step; the same product here,
   // recomputed from the iteration count so that a resumed run continues exactly.
@@ -138,4 +138,41 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
       await session.release();
     },
   };
+}
+
+/**
+ * Proves that ONNX Runtime computes the step, for `vae-studio doctor`: a tiny MLP VAE with every
+ * weight zero has mu = logvar = 0 (KL 0) and Bernoulli logits 0, so its reconstruction NLL is
+ * D ln 2 per sample whatever the data. Throws when the session fails or the values are wrong.
+ */
+export async function checkNativeStep(ort: OrtRuntime, config: TrainConfig): Promise<void> {
+  const D = 6;
+  const small: TrainConfig = { ...config, model: { ...config.model, kind: 'mlp', hidden: [3], latentDim: 2 }, likelihood: 'bernoulli', freeBits: 0, gradClipNorm: 0 };
+  const { bytes, params } = stepModelBytes(small, { width: D, height: 1, channels: 1 });
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  try {
+    const t = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+    const feeds: Record<string, OrtModule.Tensor> = {
+      x: t(Float32Array.of(0, 1, 0.5, 1, 0, 0.25, 1, 1, 0, 0, 0.75, 1), [2, D]),
+      eps: t(Float32Array.of(0.3, -1.2, 2, 0.1), [2, 2]),
+      beta: t(Float32Array.of(1), []),
+      invBatch: t(Float32Array.of(0.5), []),
+      lr: t(Float32Array.of(1e-3), []),
+      keep: t(Float32Array.of(1), []),
+      oneMinusAcc1: t(Float32Array.of(0.1), []),
+      oneMinusAcc2: t(Float32Array.of(0.001), []),
+    };
+    params.forEach((shp, i) => {
+      const n = shp.reduce((a, b) => a * b, 1);
+      for (const k of ['p', 'm', 'v']) feeds[`${k}${i}`] = t(new Float32Array(n), shp);
+    });
+    const out = await session.run(feeds);
+    const stats = out['stats']?.data as Float32Array | undefined;
+    const want = D * Math.LN2;
+    if (!stats || Math.abs(stats[0]! - want) > 1e-4 || Math.abs(stats[1]!) > 1e-6) {
+      throw new Error(`the native step computed wrong values: reconstruction ${stats?.[0]}, KL ${stats?.[1]} instead of ${want.toFixed(6)}, 0`);
+    }
+  } finally {
+    await session.release();
+  }
 }

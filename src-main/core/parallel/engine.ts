@@ -56,6 +56,11 @@ export interface StepEngine {
    * is read, e.g. for a checkpoint; the sharded Adam keeps them elsewhere between calls.
    */
   syncOptimizer?(): Promise<void>;
+  /**
+   * Brings the main thread's tfjs model up to date with the engine's weights, before the model is
+   * evaluated, previewed or handed out (the native step keeps them outside tfjs between calls).
+   */
+  syncModel?(): void;
   /** Ends the worker threads; idempotent. */
   close(): Promise<void>;
 }

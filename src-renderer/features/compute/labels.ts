@@ -21,6 +21,11 @@ export const TARGETS: Record<ProbeTarget, TargetInfo> = {
     pkg: '@tensorflow/tfjs-node',
     about: 'Native TensorFlow on the processor, using every core.',
   },
+  onnxruntime: {
+    label: 'ONNX Runtime CPU',
+    pkg: 'onnxruntime-node',
+    about: 'Ships with the studio; trains on native multithreaded CPU kernels (evaluation runs on WebAssembly). The fastest without TensorFlow.',
+  },
   wasm: {
     label: 'WebAssembly',
     pkg: '@tensorflow/tfjs-backend-wasm',
