@@ -23,12 +23,12 @@ export const metrics = (p: object) => Object.fromEntries(Object.entries(p).filte
  * `epoch` has been reported (its checkpoint is written), then resumes from that checkpoint in a new
  * loop to the end. Returns both halves and the folder.
  */
-export async function stopAndResume(tf: Tf, config: TrainConfig, data: InMemoryImages, dir: string, epoch = 2) {
+export async function stopAndResume(tf: Tf, config: TrainConfig, data: InMemoryImages, dir: string, epoch = 2, extra: Partial<TrainOptions> = {}) {
   let stop = false;
-  const first = await runLoop(tf, config, data, { checkpointDir: dir, shouldStop: () => stop, onEpoch: (e) => (stop ||= e.epoch === epoch) });
+  const first = await runLoop(tf, config, data, { ...extra, checkpointDir: dir, shouldStop: () => stop, onEpoch: (e) => (stop ||= e.epoch === epoch) });
   const resume = await loadResumeState(tf, path.join(dir, `epoch-${epoch}`));
   try {
-    const second = await runLoop(tf, config, data, { checkpointDir: dir, resume });
+    const second = await runLoop(tf, config, data, { ...extra, checkpointDir: dir, resume });
     return { first, second };
   } finally {
     resume.dispose();
