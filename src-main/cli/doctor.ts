@@ -53,7 +53,7 @@ export async function doctor(io: DoctorIo, json: boolean): Promise<number> {
   const report = summarize(await probeBackends(PROBE_TARGETS));
   io.out.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatTable(report));
   if (!report.chosen) {
-    io.err.write('vae-studio: no compute backend loads here; reinstall the app (the wasm and cpu backends ship with it)\n');
+    io.err.write('vae-studio: no compute backend loads here; reinstall the app (the onnxruntime, wasm and cpu backends ship with it)\n');
     return 1;
   }
   return 0;

@@ -1,8 +1,9 @@
 /**
  * End to end: the Compute page of the real Svelte UI (out/renderer, built by `npm run
  * build:renderer`) in Debian Chromium against the real web-mode server, whose system.doctor probes
- * the real backends, each in a process of its own. Here (no libtensorflow, no GPU) WebAssembly must
- * load and be chosen, and both TensorFlow builds must be shown as not loading, with their reason.
+ * the real backends, each in a process of its own. Here (no libtensorflow, no GPU) ONNX Runtime,
+ * WebAssembly and plain JavaScript must load and ONNX Runtime be chosen, and both TensorFlow builds
+ * must be shown as not loading, with their reason.
  * Screenshots go to test-results/screenshots/.
  */
 import assert from 'node:assert/strict';
@@ -52,7 +53,7 @@ async function shootWhole(page: Page, file: string): Promise<void> {
 const backendItem = (page: Page, label: string) =>
   page.getByRole('list', { name: 'Compute backends' }).getByRole('listitem').filter({ has: page.getByRole('heading', { name: label, exact: true }) });
 
-test('compute page: wasm loads and is chosen, tensorflow does not and says why; refresh probes again', { timeout: 120_000 }, async (t) => {
+test('compute page: onnxruntime loads and is chosen, wasm and cpu load, tensorflow does not and says why; refresh probes again', { timeout: 120_000 }, async (t) => {
   // Counts the real probes the server runs (the service is this process's singleton).
   let probes = 0;
   system.setProber((targets: readonly ProbeTarget[]) => {
@@ -83,19 +84,36 @@ test('compute page: wasm loads and is chosen, tensorflow does not and says why; 
     assert.ok(await refresh.isDisabled(), 'Refresh is disabled while probing');
     await page.screenshot({ path: path.join(SHOTS, 'compute-probing.png') });
   }
-  const wasm = backendItem(page, 'WebAssembly');
-  await wasm.getByTestId('backend-state-wasm').filter({ hasText: 'Loads' }).waitFor();
+  const ort = backendItem(page, 'ONNX Runtime CPU');
+  await ort.getByTestId('backend-state-onnxruntime').filter({ hasText: 'Loads' }).waitFor();
   await progress.waitFor({ state: 'hidden' });
   assert.ok(await refresh.isEnabled());
   assert.equal(probes, 1, 'the page and the status bar share one probe');
 
-  // Training uses WebAssembly (nothing native installs here), with its device and tfjs version.
+  // Five backends, in preference order, each with its own row.
+  const headings = await page.getByRole('list', { name: 'Compute backends' }).getByRole('heading', { level: 3 }).allTextContents();
+  assert.deepEqual(
+    headings.map((h) => h.trim()),
+    ['TensorFlow GPU', 'TensorFlow CPU', 'ONNX Runtime CPU', 'WebAssembly', 'Plain JavaScript'],
+  );
+
+  // Without tensorflow (as here) training uses ONNX Runtime, with its device, threads and versions.
+  const tensorflowHere = installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu');
   const chosen = page.getByRole('region', { name: 'Training uses' });
-  await chosen.getByText('WebAssembly', { exact: true }).waitFor();
-  const chosenText = (await chosen.textContent()) ?? '';
-  assert.match(chosenText, /CPU/);
-  assert.match(chosenText, /\d+\.\d+\.\d+/);
+  if (!tensorflowHere) {
+    await chosen.getByText('ONNX Runtime CPU', { exact: true }).waitFor();
+    const chosenText = (await chosen.textContent()) ?? '';
+    assert.match(chosenText, /ONNX Runtime \d+\.\d+\.\d+ native kernels/);
+    assert.match(chosenText, /\d+ threads?/);
+    assert.match(chosenText, /tfjs \(evaluation\)\s*\d+\.\d+\.\d+/);
+    assert.match(chosenText, /onnxruntime-node/);
+    assert.equal(await ort.getByText('Chosen', { exact: true }).count(), 1);
+  }
+  assert.match((await ort.textContent()) ?? '', /CPU \(.*ONNX Runtime \d+\.\d+\.\d+.*evaluation on tfjs WebAssembly\).*tfjs \d+\.\d+\.\d+/);
+  const wasm = backendItem(page, 'WebAssembly');
+  assert.equal(((await wasm.getByTestId('backend-state-wasm').textContent()) ?? '').trim(), 'Loads');
   assert.match((await wasm.textContent()) ?? '', /CPU.*tfjs \d+\.\d+\.\d+/);
+  assert.equal(await wasm.getByText('Chosen', { exact: true }).count(), 0, 'wasm loads but is not chosen');
   assert.match((await backendItem(page, 'Plain JavaScript').getByTestId('backend-state-cpu').textContent()) ?? '', /^Loads$/);
 
   for (const [target, label, pkg] of [
@@ -111,7 +129,9 @@ test('compute page: wasm loads and is chosen, tensorflow does not and says why; 
   }
   // GPU instructions: the versions that tfjs-node-gpu needs.
   const howto = page.getByRole('region', { name: 'How the backend is chosen' });
-  assert.match((await howto.textContent()) ?? '', /CUDA 11\.2.*cuDNN 8\.1.*@tensorflow\/tfjs-node-gpu/s);
+  const howtoText = (await howto.textContent()) ?? '';
+  assert.match(howtoText, /TensorFlow with a GPU, TensorFlow on the CPU, ONNX Runtime .*WebAssembly, plain JavaScript/s);
+  assert.match(howtoText, /CUDA 11\.2.*cuDNN 8\.1.*@tensorflow\/tfjs-node-gpu/s);
   const machine = page.getByRole('region', { name: 'This machine' });
   const machineText = (await machine.textContent()) ?? '';
   assert.ok(machineText.includes(process.version), machineText);
@@ -119,7 +139,7 @@ test('compute page: wasm loads and is chosen, tensorflow does not and says why; 
   assert.match(machineText, Number(process.versions.node.split('.')[0]) >= 23 ? /Installed/ : /Not needed/);
 
   // The status bar names the chosen backend and links to this page.
-  const footerLink = page.getByRole('contentinfo').getByRole('link', { name: /^Compute backend: wasm/ });
+  const footerLink = page.getByRole('contentinfo').getByRole('link', { name: tensorflowHere ? /^Compute backend: tensorflow/ : /^Compute backend: onnxruntime/ });
   await footerLink.waitFor();
   await shootWhole(page, 'compute.png');
 
@@ -133,7 +153,7 @@ test('compute page: wasm loads and is chosen, tensorflow does not and says why; 
   assert.ok(await refresh.isDisabled(), 'Refresh is disabled while probing');
   await progress.waitFor({ state: 'hidden' });
   assert.equal(probes, 2);
-  await wasm.getByTestId('backend-state-wasm').filter({ hasText: 'Loads' }).waitFor();
+  await ort.getByTestId('backend-state-onnxruntime').filter({ hasText: 'Loads' }).waitFor();
 
   // In a narrow window a reason that no longer fits is cut off, and can be expanded to its full text.
   await page.setViewportSize({ width: 820, height: 900 });

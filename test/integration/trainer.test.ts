@@ -49,12 +49,20 @@ describe('trainer process', { timeout: 120_000 }, () => {
     assert.equal(o.messages[0]?.type, 'backend');
     const [backend] = of(o, 'backend');
     assert.ok(backend);
-    assert.ok(['tensorflow', 'wasm'].includes(backend.info.backend), `backend ${backend.info.backend}`);
+    assert.ok(['tensorflow', 'onnxruntime'].includes(backend.info.backend), `backend ${backend.info.backend}`);
     if (backend.info.backend !== 'tensorflow') {
-      // Without the native packages (as here) the reason is recorded, and wasm is next in line.
+      // Without the native tensorflow packages (as here) the reason is recorded, and onnxruntime
+      // (native CPU steps, evaluation in tfjs wasm) is next in line; nothing below it was tried.
       const tfSkip = backend.info.skipped.find((s) => s.backend === 'tensorflow');
       assert.ok(tfSkip && tfSkip.reason.includes('tfjs-node'), JSON.stringify(backend.info.skipped));
-      assert.equal(backend.info.backend, 'wasm');
+      assert.equal(backend.info.backend, 'onnxruntime');
+      assert.deepEqual(
+        backend.info.skipped.map((s) => s.backend),
+        ['tensorflow'],
+        JSON.stringify(backend.info.skipped),
+      );
+      assert.match(backend.info.device, /ONNX Runtime \d+\.\d+\.\d+ native kernels/);
+      assert.match(backend.info.device, /evaluation on tfjs WebAssembly/);
     }
     assert.equal(backend.info.tfjsVersion, '4.22.0');
     assert.ok(backend.info.device.length > 0);

@@ -24,12 +24,13 @@ export const TARGETS: Record<ProbeTarget, TargetInfo> = {
   onnxruntime: {
     label: 'ONNX Runtime CPU',
     pkg: 'onnxruntime-node',
-    about: 'Ships with the studio; trains on native multithreaded CPU kernels (evaluation runs on WebAssembly). The fastest without TensorFlow.',
+    about:
+      'Ships with the studio; trains on ONNX Runtime’s native CPU kernels (one thread per core by default), with evaluation and previews on WebAssembly. The fastest without TensorFlow, for Adam and AdamW runs (others train on WebAssembly).',
   },
   wasm: {
     label: 'WebAssembly',
     pkg: '@tensorflow/tfjs-backend-wasm',
-    about: 'Ships with the studio; SIMD kernels, with the studio’s faster matrix products.',
+    about: 'Ships with the studio; SIMD kernels with the studio’s faster matrix products, data-parallel over worker threads.',
   },
   cpu: {
     label: 'Plain JavaScript',
@@ -61,6 +62,11 @@ export function hintFor(target: ProbeTarget, reason: string): string | null {
   }
   if (target === 'tensorflow-cpu') {
     return missing ? 'Its install downloads libtensorflow, so installing it needs internet access.' : null;
+  }
+  if (target === 'onnxruntime') {
+    return missing
+      ? 'It ships with the studio: reinstalling the studio should bring it back. Until then runs train on WebAssembly.'
+      : 'Its native library did not load or compute on this machine; runs train on WebAssembly instead.';
   }
   return null;
 }

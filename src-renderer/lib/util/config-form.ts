@@ -368,10 +368,12 @@ const FIELDS = {
   backend: {
     path: 'backend',
     label: 'Backend',
-    help: 'Compute engine; auto picks the fastest that loads (TensorFlow native or GPU > WebAssembly > plain JS).',
+    help: 'Compute engine; auto picks the fastest that loads (TensorFlow native or GPU > ONNX Runtime native CPU > WebAssembly > plain JS). The Compute page shows which load here.',
     group: 'run',
     advanced: true,
-    optionLabels: { auto: 'Auto', tensorflow: 'TensorFlow', wasm: 'WebAssembly', cpu: 'Plain JS' },
+    optionLabels: { auto: 'Auto', tensorflow: 'TensorFlow', onnxruntime: 'ONNX Runtime', wasm: 'WebAssembly', cpu: 'Plain JS' },
+    // trainer/backend.ts skips onnxruntime for what its step graph lacks (core/ort/vae-step.ts).
+    note: (f) => (f['backend'] === 'onnxruntime' && !adamLike(f) ? 'Adam / AdamW only: this run trains on WebAssembly' : null),
   },
 } satisfies Record<string, FieldDef>;
 

@@ -38,27 +38,32 @@ function fakeProber(loads: ProbeTarget[]) {
 
 describe('system.doctor service', () => {
   test('probes every backend in preference order and chooses the first that loads', async () => {
-    const { prober, state } = fakeProber(['wasm', 'cpu']);
+    const { prober, state } = fakeProber(['onnxruntime', 'wasm', 'cpu']);
     const report = await new SystemService({ prober }).doctor();
     assert.deepEqual(state.targets, [PROBE_TARGETS]);
-    assert.deepEqual(PROBE_TARGETS, ['tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu']);
+    assert.deepEqual(PROBE_TARGETS, ['tensorflow-gpu', 'tensorflow-cpu', 'onnxruntime', 'wasm', 'cpu']);
     assert.deepEqual(
       report.backends.map((b) => [b.target, b.ok]),
       [
         ['tensorflow-gpu', false],
         ['tensorflow-cpu', false],
+        ['onnxruntime', true],
         ['wasm', true],
         ['cpu', true],
       ],
     );
-    assert.deepEqual(report.chosen, { target: 'wasm', backend: 'wasm', device: 'CPU (wasm)', tfjsVersion: '4.22.0' });
+    assert.deepEqual(report.chosen, { target: 'onnxruntime', backend: 'onnxruntime', device: 'CPU (onnxruntime)', tfjsVersion: '4.22.0' });
     assert.equal(report.node, process.version);
     assert.equal(report.utilShimInstalled, false);
 
-    // Where the native CPU build loads it wins over wasm; where nothing loads, nothing is chosen.
-    const native = await new SystemService({ prober: fakeProber(['tensorflow-cpu', 'wasm', 'cpu']).prober }).doctor();
+    // Where the native CPU build loads it wins over onnxruntime; where onnxruntime does not, wasm is
+    // next; where nothing loads, nothing is chosen.
+    const native = await new SystemService({ prober: fakeProber(['tensorflow-cpu', 'onnxruntime', 'wasm', 'cpu']).prober }).doctor();
     assert.equal(native.chosen?.target, 'tensorflow-cpu');
     assert.equal(native.chosen?.backend, 'tensorflow');
+    const noOrt = await new SystemService({ prober: fakeProber(['wasm', 'cpu']).prober }).doctor();
+    assert.equal(noOrt.chosen?.target, 'wasm');
+    assert.equal(noOrt.chosen?.backend, 'wasm');
     const none = await new SystemService({ prober: fakeProber([]).prober }).doctor();
     assert.equal(none.chosen, null);
   });
@@ -126,7 +131,7 @@ describe('system.doctor service', () => {
   });
 });
 
-test('the studio answers system.doctor with real probes: wasm and cpu load here, named reasons for the others', { timeout: 60_000 }, async () => {
+test('the studio answers system.doctor with real probes: onnxruntime, wasm and cpu load here, named reasons for the others', { timeout: 60_000 }, async () => {
   const studio = createStudio({ dataDir: tmpDir(), mode: 'cli', launcher: fakeLauncher(() => {}) });
   try {
     const refused = await studio.dispatch('system.doctor', { refresh: true });
@@ -136,13 +141,21 @@ test('the studio answers system.doctor with real probes: wasm and cpu load here,
     const report = r.value as DoctorReport;
     assert.deepEqual(
       report.backends.map((b) => b.target),
-      ['tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'],
+      ['tensorflow-gpu', 'tensorflow-cpu', 'onnxruntime', 'wasm', 'cpu'],
     );
     const by = Object.fromEntries(report.backends.map((b) => [b.target, b]));
-    assert.equal(by['wasm']!.ok, true, by['wasm']!.reason ?? '');
-    assert.equal(by['cpu']!.ok, true, by['cpu']!.reason ?? '');
+    for (const t of ['onnxruntime', 'wasm', 'cpu']) {
+      assert.equal(by[t]!.ok, true, by[t]!.reason ?? '');
+      assert.equal(by[t]!.backend, t);
+    }
+    assert.match(by['onnxruntime']!.device ?? '', /ONNX Runtime \d+\.\d+\.\d+/);
     for (const b of report.backends) assert.equal(b.ok, b.reason === null, `${b.target}: reason iff it does not load`);
     assert.equal(report.chosen?.target, report.backends.find((b) => b.ok)?.target);
+    // Without the native tensorflow packages (as here), onnxruntime is the first that loads.
+    if (!by['tensorflow-gpu']!.ok && !by['tensorflow-cpu']!.ok) {
+      assert.equal(report.chosen?.target, 'onnxruntime');
+      assert.equal(report.chosen?.device, by['onnxruntime']!.device);
+    }
     // A second call within the minute answers from the cache, equal in content.
     const again = await studio.dispatch('system.doctor', {});
     assert.ok(again.ok);
