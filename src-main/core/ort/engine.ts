@@ -1,10 +1,10 @@
 /**
  * The native step engine: each training step is one run of an ONNX Runtime session over the step
- * graph of vae-step.ts (forward, loss, gradient, clipping, Adam / AdamW), on ONNX Runtime's CPU
- * kernels with `threads` intra-op threads. The weights and Adam moments live here, as the session's
- * outputs fed back as the next step's inputs; the tfjs model stays the run's model of record:
- * syncModel() copies the weights into it before it is evaluated, previewed or exported, and
- * syncOptimizer() the moments and iteration count into its tfjs optimiser before a checkpoint. So
+ * graph of vae-step.ts (forward, loss, gradient, clipping, the optimiser's update), on ONNX
+ * Runtime's CPU kernels with `threads` intra-op threads. The weights and optimiser slots live here,
+ * as the session's outputs fed back as the next step's inputs; the tfjs model stays the run's model
+ * of record: syncModel() copies the weights into it before it is evaluated, previewed or exported,
+ * and syncOptimizer() the slots and iteration count into its tfjs optimiser before a checkpoint. So
  * checkpoints are the studio's usual tfjs files, and a run can resume on any engine.
  *
  * The noise and the data of a step come from core/train.ts exactly as for the tfjs step (the same
@@ -15,9 +15,10 @@ import type * as OrtModule from 'onnxruntime-node';
 import type { Optimizer, Variable } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../contract/config.ts';
 import { encodeModel } from '../export/onnx-proto.ts';
-import { captureAdam, writeBackAdam, type StepEngine } from '../parallel/engine.ts';
+import type { StepEngine } from '../parallel/engine.ts';
 import type { Tf } from '../tf.ts';
 import type { ImageShape } from '../vae.ts';
+import { captureOptimizerState, writeOptimizerState } from './optimizer-state.ts';
 import { buildStepGraph } from './vae-step.ts';
 
 /** What the engine needs of onnxruntime-node. */
@@ -42,15 +43,15 @@ export interface OrtStepEngine extends StepEngine {
 }
 
 /** Serialised step graph of a config (also what a test feeds a session of its own). */
-export function stepModelBytes(config: TrainConfig, shape: ImageShape): { bytes: Uint8Array; params: number[][] } {
-  const { graph, params } = buildStepGraph(config, shape);
+export function stepModelBytes(config: TrainConfig, shape: ImageShape): { bytes: Uint8Array; params: number[][]; slots: number } {
+  const { graph, params, slots } = buildStepGraph(config, shape);
   const bytes = encodeModel({ irVersion: 7, opsetVersion: 13, producerName: 'vae-studio', producerVersion: 'step', graph });
-  return { bytes, params };
+  return { bytes, params, slots };
 }
 
 export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngine> {
   const { ort, tf, config, vars, optimizer } = o;
-  const { bytes, params } = stepModelBytes(config, o.shape);
+  const { bytes, params, slots } = stepModelBytes(config, o.shape);
   if (params.length !== vars.length) throw new Error(`internal: the step graph has ${params.length} parameters, the model ${vars.length}`);
   params.forEach((shp, i) => {
     const want = vars[i]!.shape;
@@ -65,21 +66,21 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
     graphOptimizationLevel: 'all',
   });
 
-  const { layout, fused } = await captureAdam(o);
-  const slice = (flat: Float32Array, i: number): Float32Array => flat.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!);
-  let w: Float32Array[] = vars.map((_, i) => slice(fused.weights, i));
-  let m: Float32Array[] = vars.map((_, i) => slice(fused.m, i));
-  let v: Float32Array[] = vars.map((_, i) => slice(fused.v, i));
-  const s = fused.shared;
-  // tfjs keeps beta^t as a float32 variable multiplied by beta every step; the same product here,
-  // recomputed from the iteration count so that a resumed run continues exactly.
+  let w: Float32Array[] = vars.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+  const state = await captureOptimizerState(optimizer, config, vars);
+  let slot: Float32Array[][] = state.slots;
+  // tfjs's Adam keeps beta^t as a float32 variable multiplied by beta every step; the same product
+  // here, recomputed from the iteration count so that a resumed run continues exactly.
   const f32 = Math.fround;
-  let acc1 = f32(s.beta1);
-  let acc2 = f32(s.beta2);
-  for (let t = 0; t < fused.iterations; t++) {
-    acc1 = f32(acc1 * f32(s.beta1));
-    acc2 = f32(acc2 * f32(s.beta2));
+  const opt = config.optimizer;
+  const [b1, b2] = opt.name === 'adam' || opt.name === 'adamw' ? [f32(opt.beta1), f32(opt.beta2)] : [0, 0];
+  let acc1 = b1;
+  let acc2 = b2;
+  for (let t = 0; t < state.iterations; t++) {
+    acc1 = f32(acc1 * b1);
+    acc2 = f32(acc2 * b2);
   }
+  const weightDecay = opt.name === 'adamw' ? opt.weightDecay : 0;
   const D = o.shape.width * o.shape.height * o.shape.channels;
   const L = config.model.latentDim;
   const scalar = (x: number) => new ort.Tensor('float32', Float32Array.of(x), []);
@@ -94,14 +95,13 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
         beta: scalar(beta),
         invBatch: scalar(1 / n),
         lr: scalar(lr),
-        keep: scalar(s.weightDecay > 0 ? f32(1 - lr * s.weightDecay) : 1),
+        keep: scalar(weightDecay > 0 ? f32(1 - lr * weightDecay) : 1),
         oneMinusAcc1: scalar(f32(1 - acc1)),
         oneMinusAcc2: scalar(f32(1 - acc2)),
       };
       params.forEach((shp, i) => {
         feeds[`p${i}`] = new ort.Tensor('float32', w[i]!, shp);
-        feeds[`m${i}`] = new ort.Tensor('float32', m[i]!, shp);
-        feeds[`v${i}`] = new ort.Tensor('float32', v[i]!, shp);
+        for (let k = 0; k < slots; k++) feeds[`s${k}_${i}`] = new ort.Tensor('float32', slot[k]![i]!, shp);
       });
       const out = await session.run(feeds);
       const read = (name: string) => {
@@ -110,27 +110,21 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
         return t.data as Float32Array;
       };
       w = params.map((_, i) => read(`p${i}_next`));
-      m = params.map((_, i) => read(`m${i}_next`));
-      v = params.map((_, i) => read(`v${i}_next`));
-      acc1 = f32(acc1 * f32(s.beta1));
-      acc2 = f32(acc2 * f32(s.beta2));
-      fused.iterations++;
+      slot = slot.map((_, k) => params.map((__, i) => read(`s${k}_${i}_next`)));
+      acc1 = f32(acc1 * b1);
+      acc2 = f32(acc2 * b2);
+      state.iterations++;
       return read('stats');
     },
     syncModel() {
       vars.forEach((variable, i) => {
-        const t = tf.tensor(w[i]!.slice(), layout.shapes[i]!, 'float32');
+        const t = tf.tensor(w[i]!.slice(), [...variable.shape], 'float32');
         variable.assign(t);
         t.dispose();
       });
     },
     async syncOptimizer() {
-      const flat = (parts: Float32Array[]) => {
-        const f = new Float32Array(layout.total);
-        parts.forEach((p, i) => f.set(p, layout.offsets[i]!));
-        return f;
-      };
-      await writeBackAdam(tf, optimizer, vars, layout, { ...fused, weights: flat(w), m: flat(m), v: flat(v) });
+      await writeOptimizerState(tf, optimizer, config, vars, { iterations: state.iterations, slots: slot });
     },
     async close() {
       if (closed) return;
@@ -148,7 +142,7 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
 export async function checkNativeStep(ort: OrtRuntime, config: TrainConfig): Promise<void> {
   const D = 6;
   const small: TrainConfig = { ...config, model: { ...config.model, kind: 'mlp', hidden: [3], latentDim: 2 }, likelihood: 'bernoulli', freeBits: 0, gradClipNorm: 0 };
-  const { bytes, params } = stepModelBytes(small, { width: D, height: 1, channels: 1 });
+  const { bytes, params, slots } = stepModelBytes(small, { width: D, height: 1, channels: 1 });
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   try {
     const t = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -164,7 +158,8 @@ export async function checkNativeStep(ort: OrtRuntime, config: TrainConfig): Pro
     };
     params.forEach((shp, i) => {
       const n = shp.reduce((a, b) => a * b, 1);
-      for (const k of ['p', 'm', 'v']) feeds[`${k}${i}`] = t(new Float32Array(n), shp);
+      feeds[`p${i}`] = t(new Float32Array(n), shp);
+      for (let k = 0; k < slots; k++) feeds[`s${k}_${i}`] = t(new Float32Array(n), shp);
     });
     const out = await session.run(feeds);
     const stats = out['stats']?.data as Float32Array | undefined;

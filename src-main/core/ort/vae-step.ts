@@ -1,16 +1,18 @@
 /**
  * One VAE training step as an ONNX graph (graph.ts): the forward pass of vae.ts's encoder and
  * decoder, the loss of core/train.ts (likelihoods of losses.ts, KL, beta, free bits), its gradient,
- * clipping by global norm and the Adam / AdamW update of tfjs's AdamOptimizer, with the same float32
- * formulas, so that a run can move between this engine and the tfjs step at any checkpoint.
+ * clipping by global norm and the update of the configured tfjs optimiser (Adam, AdamW, RMSprop,
+ * SGD with or without momentum) with the same float32 formulas, so that a run can move between
+ * this engine and the tfjs step at any checkpoint.
  *
  * The parameters keep tfjs's layouts and order (encoder.trainableWeights, decoder.trainableWeights,
  * then log-sigma when learned): dense kernels [in, out], conv kernels [kh, kw, in, out], transposed
  * conv kernels [kh, kw, out, in]. The graph transposes the conv kernels to ONNX's layouts itself, so
  * weights and moments go in and out of the session exactly as tfjs holds them.
  *
- * Inputs: x [N, D], eps [N, L] and the scalars below; p{i}, m{i}, v{i} per parameter.
- * Outputs: p{i}_next, m{i}_next, v{i}_next, and stats [4] = mean reconstruction NLL, mean KL, the
+ * Inputs: x [N, D], eps [N, L] and the scalars below; p{i} per parameter and its optimiser slots
+ * s{k}_{i} (optimizer-state.ts: Adam's m and v, RMSprop's rms and momentum, SGD's momentum).
+ * Outputs: p{i}_next, s{k}_{i}_next, and stats [4] = mean reconstruction NLL, mean KL, the
  * objective's KL term (free bits applied), the gradient's global norm before clipping.
  */
 import type { TrainConfig } from '../../contract/config.ts';
@@ -18,6 +20,7 @@ import { convAxis, convTransposeAxis } from '../export/onnx.ts';
 import type { ImageShape } from '../vae.ts';
 import { CONV_STRIDE, convGeometry } from '../vae.ts';
 import { TrainGraph, type ConvSpec, type Val } from './graph.ts';
+import { slotSpec } from './optimizer-state.ts';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 const LEAKY_ALPHA = 0.2;
@@ -31,12 +34,17 @@ export interface StepGraph {
   graph: ReturnType<TrainGraph['graph']>;
   /** Parameter shapes in tfjs's order (the p{i} inputs). */
   params: number[][];
+  /** Optimiser slots per parameter (the s{k}_{i} inputs). */
+  slots: number;
 }
 
-/** Configs the step graph covers; the reason otherwise (the trainer then keeps the tfjs step). */
+/**
+ * Configs the step graph covers; the reason otherwise (the trainer then keeps the tfjs step).
+ * Every option of the config schema is covered today; the check stays for options added later.
+ */
 export function stepGraphUnsupported(config: TrainConfig): string | null {
   const o = config.optimizer.name;
-  if (o !== 'adam' && o !== 'adamw') return `the ${o} optimiser runs on the tfjs step (the native step implements Adam and AdamW)`;
+  if (!['adam', 'adamw', 'rmsprop', 'sgd'].includes(o)) return `the ${o} optimiser runs on the tfjs step (the native step does not implement it)`;
   return null;
 }
 
@@ -144,33 +152,65 @@ export function buildStepGraph(config: TrainConfig, shape: ImageShape): StepGrap
   const loss = g.add(reconMean, g.mul(klObjective, s.beta));
   const grads = g.gradients(loss, params);
 
-  // ── clipping, decay and Adam (train.ts applyUpdate, tfjs AdamOptimizer) ──
+  // ── clipping, decay and the update (train.ts applyUpdate, tfjs's optimisers) ──
   const sq = grads.map((gr) => g.node('ReduceSumSquare', [gr], [], [{ name: 'keepdims', kind: 'int', value: 0 }], false));
   const total = sq.length === 1 ? sq[0]! : g.node('Sum', sq, [], undefined, false);
   const norm = g.raw1('Sqrt', total);
   const clip = config.gradClipNorm;
   const scale = clip > 0 ? g.raw('Div', g.scalar(clip), g.raw('Max', norm, g.scalar(clip))) : null;
-  const { beta1, beta2, epsilon } = config.optimizer;
+  const opt = config.optimizer;
+  const slots = slotSpec(opt).suffixes.length;
+  const f = (x: number) => g.scalar(x);
   params.forEach((p, i) => {
-    const m = g.input(`m${i}`, p.shape);
-    const v = g.input(`v${i}`, p.shape);
+    const st = Array.from({ length: slots }, (_, k) => g.input(`s${k}_${i}`, p.shape));
     const gr = scale ? g.raw('Mul', grads[i]!, scale) : grads[i]!;
-    const m2 = g.raw('Add', g.raw('Mul', m, g.scalar(beta1)), g.raw('Mul', gr, g.scalar(1 - beta1)));
-    const v2 = g.raw('Add', g.raw('Mul', v, g.scalar(beta2)), g.raw('Mul', g.raw('Mul', gr, gr), g.scalar(1 - beta2)));
-    const mHat = g.raw('Div', m2, s.oneMinusAcc1);
-    const vHat = g.raw('Div', v2, s.oneMinusAcc2);
-    const stepV = g.raw('Div', g.raw('Mul', mHat, s.lr), g.raw('Add', g.raw1('Sqrt', vHat), g.scalar(epsilon)));
-    // AdamW's decoupled decay scales the weights before the update; log-sigma is not decayed.
-    const base = p === logSigma ? p : g.raw('Mul', p, s.keep);
-    g.output(g.raw('Sub', base, stepV), `p${i}_next`);
-    g.output(m2, `m${i}_next`);
-    g.output(v2, `v${i}_next`);
+    let next: Val;
+    let nextSlots: Val[];
+    switch (opt.name) {
+      case 'adam':
+      case 'adamw': {
+        // tfjs AdamOptimizer: m/(1 - beta1^t) over sqrt(v/(1 - beta2^t)) + epsilon.
+        const m2 = g.raw('Add', g.raw('Mul', st[0]!, f(opt.beta1)), g.raw('Mul', gr, f(1 - opt.beta1)));
+        const v2 = g.raw('Add', g.raw('Mul', st[1]!, f(opt.beta2)), g.raw('Mul', g.raw('Mul', gr, gr), f(1 - opt.beta2)));
+        const mHat = g.raw('Div', m2, s.oneMinusAcc1);
+        const vHat = g.raw('Div', v2, s.oneMinusAcc2);
+        const delta = g.raw('Div', g.raw('Mul', mHat, s.lr), g.raw('Add', g.raw1('Sqrt', vHat), f(opt.epsilon)));
+        // AdamW's decoupled decay scales the weights before the update; log-sigma is not decayed.
+        const base = p === logSigma ? p : g.raw('Mul', p, s.keep);
+        next = g.raw('Sub', base, delta);
+        nextSlots = [m2, v2];
+        break;
+      }
+      case 'rmsprop': {
+        // tfjs RMSPropOptimizer (momentum 0, not centred): the update is kept as its 'momentum' slot.
+        const ms = g.raw('Add', g.raw('Mul', st[0]!, f(opt.rho)), g.raw('Mul', g.raw('Mul', gr, gr), f(1 - opt.rho)));
+        const mom = g.raw('Add', g.raw('Mul', st[1]!, f(0)), g.raw('Div', g.raw('Mul', gr, s.lr), g.raw1('Sqrt', g.raw('Add', ms, f(opt.epsilon)))));
+        next = g.raw('Sub', p, mom);
+        nextSlots = [ms, mom];
+        break;
+      }
+      case 'sgd': {
+        // tfjs MomentumOptimizer: acc = momentum acc + g, w += -lr acc; SGDOptimizer: w += -lr g.
+        const negLr = g.raw1('Neg', s.lr);
+        if (slots === 0) {
+          next = g.raw('Add', g.raw('Mul', negLr, gr), p);
+          nextSlots = [];
+        } else {
+          const acc = g.raw('Add', g.raw('Mul', st[0]!, f(opt.momentum)), gr);
+          next = g.raw('Add', g.raw('Mul', negLr, acc), p);
+          nextSlots = [acc];
+        }
+        break;
+      }
+    }
+    g.output(next, `p${i}_next`);
+    nextSlots.forEach((v, k) => g.output(v, `s${k}_${i}_next`));
   });
   const stats = g.node('Concat', [reconMean, klMean, klObjective, norm].map((t) => g.node('Reshape', [t, g.ints([1])], [1], undefined, false)), [4], [
     { name: 'axis', kind: 'int', value: 0 },
   ], false);
   g.output(stats, 'stats');
-  return { graph: g.graph('vae_train_step'), params: params.map((p) => [...p.shape]) };
+  return { graph: g.graph('vae_train_step'), params: params.map((p) => [...p.shape]), slots };
 }
 
 /** z = mu + exp(logvar / 2) * eps (Kingma & Welling 2014, section 2.4). */

@@ -36,6 +36,7 @@ import type { LayersModel, NamedTensorMap, Optimizer, Scalar, Tensor, Variable }
 import type { TrainConfig } from '../../contract/config.ts';
 import type { Tf } from '../tf.ts';
 import type { ImageShape } from '../vae.ts';
+import { accumulatorOrder } from '../ort/optimizer-state.ts';
 import { createAdamSimd } from './adam-simd.ts';
 import { adamSlice, paramSlices, reduceSlice } from './fused-adam.ts';
 import { flatLayout, freeBitsMask, type FlatLayout, gradientMap, loadFlatWeights, shardGradients, shardKlSums, shardRanges, sumSlots, writeGradients, type Forward } from './objective.ts';
@@ -349,7 +350,7 @@ function startWorker(spec: ReplicaWorkerSpec): Worker {
 }
 
 /** The main thread's part of the sharded Adam: the shared state and its own slice (slice 0). */
-export interface FusedMain {
+interface FusedMain {
   shared: FusedShared;
   weights: Float32Array;
   m: Float32Array;
@@ -393,7 +394,7 @@ export function useLocalAdam(tf: Tf, config: Pick<TrainConfig, 'optimizer'>): bo
  * The model's weights and the tfjs Adam optimiser's moments and iteration count as flat vectors in
  * the order of `vars` (a fused update's starting point; writeBackAdam is the way back).
  */
-export async function captureAdam(o: Pick<ParallelEngineOptions, 'config' | 'optimizer' | 'logSigma' | 'vars'>): Promise<{ layout: FlatLayout; fused: FusedMain }> {
+async function captureAdam(o: Pick<ParallelEngineOptions, 'config' | 'optimizer' | 'logSigma' | 'vars'>): Promise<{ layout: FlatLayout; fused: FusedMain }> {
   const layout = flatLayout(o.vars);
   const named = await o.optimizer.getWeights();
   const state: PlainTensor[] = [];
@@ -556,10 +557,6 @@ function fusedState(
  * the key order of the gradient map, and a JS object lists integer-like keys first (an unnamed
  * tf.variable, like log-sigma, is named by a number), so that order can differ from `vars`.
  */
-function accumulatorOrder(vars: readonly Variable[]): number[] {
-  const index = new Map(vars.map((v, i) => [v.name, i]));
-  return Object.keys(Object.fromEntries(vars.map((v) => [v.name, 0]))).map((name) => index.get(name)!);
-}
 
 /** tfjs AdamOptimizer's fields (not in its typings). */
 interface AdamInternals {
@@ -576,7 +573,7 @@ function adamConstants(optimizer: Optimizer): { beta1: number; beta2: number; ep
 }
 
 /** Puts the sharded Adam's moments and iteration count back into the tfjs optimiser (for checkpoints). */
-export async function writeBackAdam(tf: Tf, optimizer: Optimizer, vars: readonly Variable[], layout: ReturnType<typeof flatLayout>, f: FusedMain): Promise<void> {
+async function writeBackAdam(tf: Tf, optimizer: Optimizer, vars: readonly Variable[], layout: ReturnType<typeof flatLayout>, f: FusedMain): Promise<void> {
   const a = optimizer as unknown as AdamInternals;
   const order = accumulatorOrder(vars);
   const part = (src: Float32Array, i: number) => tf.tensor(src.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!), layout.shapes[i]!);

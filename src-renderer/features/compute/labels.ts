@@ -25,7 +25,7 @@ export const TARGETS: Record<ProbeTarget, TargetInfo> = {
     label: 'ONNX Runtime CPU',
     pkg: 'onnxruntime-node',
     about:
-      'Ships with the studio; trains on ONNX Runtime’s native CPU kernels (one thread per core by default), with evaluation and previews on WebAssembly. The fastest without TensorFlow, for Adam and AdamW runs (others train on WebAssembly).',
+      'Ships with the studio; trains on ONNX Runtime’s native CPU kernels (one thread per core by default), with evaluation and previews on WebAssembly. The fastest without TensorFlow.',
   },
   wasm: {
     label: 'WebAssembly',

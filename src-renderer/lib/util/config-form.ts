@@ -372,8 +372,6 @@ const FIELDS = {
     group: 'run',
     advanced: true,
     optionLabels: { auto: 'Auto', tensorflow: 'TensorFlow', onnxruntime: 'ONNX Runtime', wasm: 'WebAssembly', cpu: 'Plain JS' },
-    // trainer/backend.ts skips onnxruntime for what its step graph lacks (core/ort/vae-step.ts).
-    note: (f) => (f['backend'] === 'onnxruntime' && !adamLike(f) ? 'Adam / AdamW only: this run trains on WebAssembly' : null),
   },
 } satisfies Record<string, FieldDef>;
 
