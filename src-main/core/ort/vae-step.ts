@@ -15,7 +15,7 @@
  * Outputs: p{i}_next, s{k}_{i}_next, and stats [4] = mean reconstruction NLL, mean KL, the
  * objective's KL term (free bits applied), the gradient's global norm before clipping.
  */
-import type { TrainConfig } from '../../contract/config.ts';
+import type { ModelConfig, TrainConfig } from '../../contract/config.ts';
 import { convAxis, convTransposeAxis } from '../export/onnx.ts';
 import type { ImageShape } from '../vae.ts';
 import { CONV_STRIDE, convGeometry } from '../vae.ts';
@@ -65,80 +65,9 @@ export function buildStepGraph(config: TrainConfig, shape: ImageShape): StepGrap
     params.push(v);
     return v;
   };
-  const act = (h: Val): Val => {
-    switch (model.activation) {
-      case 'relu':
-        return g.relu(h);
-      case 'tanh':
-        return g.tanh(h);
-      case 'elu':
-        return g.elu(h);
-      case 'leakyRelu':
-        return g.leakyRelu(h, LEAKY_ALPHA);
-    }
-  };
-  const dense = (h: Val, units: number, linear = false): Val => {
-    const w = param([h.shape[1]!, units]);
-    const b = param([units]);
-    const y = g.dense(h, w, b);
-    return linear ? y : act(y);
-  };
-
-  // ── encoder and decoder (vae.ts), parameters created in tfjs's trainableWeights order ──
-  let mu: Val;
-  let logvar: Val;
-  let out: Val;
-  if (model.kind === 'mlp') {
-    let h = x;
-    for (const units of model.hidden) h = dense(h, units);
-    mu = dense(h, L, true);
-    logvar = dense(h, L, true);
-    let d = reparameterise(g, mu, logvar, eps);
-    for (const units of [...model.hidden].reverse()) d = dense(d, units);
-    out = dense(d, D, true);
-  } else {
-    const geo = convGeometry(model, shape);
-    const k = model.kernelSize;
-    const { height: H, width: W, channels: C } = shape;
-    let h = g.transpose(g.reshape(x, [-1, H, W, C]), [0, 3, 1, 2]);
-    let [hh, ww, cc] = [H, W, C];
-    for (const filters of model.channels) {
-      const kern = param([k, k, cc, filters]);
-      const b = param([filters]);
-      const ah = convAxis(hh, k, CONV_STRIDE, 'same');
-      const aw = convAxis(ww, k, CONV_STRIDE, 'same');
-      const spec: ConvSpec = { strides: [CONV_STRIDE, CONV_STRIDE], pads: [ah.begin, aw.begin, ah.end, aw.end] };
-      h = act(g.conv(h, g.transpose(kern, [3, 2, 0, 1]), b, spec));
-      [hh, ww, cc] = [ah.out, aw.out, filters];
-    }
-    h = g.reshape(g.transpose(h, [0, 2, 3, 1]), [-1, hh * ww * cc]);
-    if (model.denseUnits > 0) h = dense(h, model.denseUnits);
-    mu = dense(h, L, true);
-    logvar = dense(h, L, true);
-
-    let d = reparameterise(g, mu, logvar, eps);
-    const [hL, wL] = geo.encoderSizes[geo.encoderSizes.length - 1]!;
-    const cL = model.channels[model.channels.length - 1]!;
-    if (model.denseUnits > 0) d = dense(d, model.denseUnits);
-    d = dense(d, hL * wL * cL);
-    d = g.transpose(g.reshape(d, [-1, hL, wL, cL]), [0, 3, 1, 2]);
-    let [dh, dw, dc] = [hL, wL, cL];
-    for (let i = model.channels.length - 1; i >= 0; i--) {
-      const last = i === 0;
-      const filters = last ? C : model.channels[i - 1]!;
-      const kern = param([k, k, filters, dc]);
-      const b = param([filters]);
-      const ah = convTransposeAxis(dh, k, CONV_STRIDE, 'same');
-      const aw = convTransposeAxis(dw, k, CONV_STRIDE, 'same');
-      const spec: ConvSpec = { strides: [CONV_STRIDE, CONV_STRIDE], pads: [ah.begin, aw.begin, ah.end, aw.end] };
-      d = g.convTranspose(d, g.transpose(kern, [3, 2, 0, 1]), b, spec, [ah.outputPadding, aw.outputPadding]);
-      if (!last) d = act(d);
-      [dh, dw, dc] = [ah.out, aw.out, filters];
-    }
-    const [[top, bottom], [left, right]] = geo.crop;
-    if (top + bottom + left + right > 0) d = g.slice(d, [2, 3], [top, left], [dh - bottom, dw - right]);
-    out = g.reshape(g.transpose(d, [0, 2, 3, 1]), [-1, D]);
-  }
+  // Parameters are created in tfjs's trainableWeights order: encoder, decoder, then log-sigma.
+  const { mu, logvar } = encoderGraph(g, config.model, shape, x, param);
+  const out = decoderGraph(g, config.model, shape, reparameterise(g, mu, logvar, eps), param);
   const logSigma = config.likelihood === 'gaussian' && config.gaussianSigmaMode === 'learned' ? param([]) : null;
 
   // ── the loss (train.ts localStep) ──
@@ -218,8 +147,97 @@ function reparameterise(g: TrainGraph, mu: Val, logvar: Val, eps: Val): Val {
   return g.add(mu, g.mul(g.exp(g.mul(logvar, g.scalar(0.5))), eps));
 }
 
+/** Makes one parameter of the given shape (a graph input to train, a constant to evaluate). */
+export type ParamSource = (shape: number[]) => Val;
+
+function layerKit(g: TrainGraph, model: ModelConfig, param: ParamSource) {
+  const act = (h: Val): Val => {
+    switch (model.activation) {
+      case 'relu':
+        return g.relu(h);
+      case 'tanh':
+        return g.tanh(h);
+      case 'elu':
+        return g.elu(h);
+      case 'leakyRelu':
+        return g.leakyRelu(h, LEAKY_ALPHA);
+    }
+  };
+  const dense = (h: Val, units: number, linear = false): Val => {
+    const w = param([h.shape[1]!, units]);
+    const b = param([units]);
+    const y = g.dense(h, w, b);
+    return linear ? y : act(y);
+  };
+  return { act, dense };
+}
+
+/** vae.ts's encoder on x [N, D]: its parameters drawn from `param` in trainableWeights order. */
+export function encoderGraph(g: TrainGraph, model: ModelConfig, shape: ImageShape, x: Val, param: ParamSource): { mu: Val; logvar: Val } {
+  const { act, dense } = layerKit(g, model, param);
+  const L = model.latentDim;
+  let h = x;
+  if (model.kind === 'mlp') {
+    for (const units of model.hidden) h = dense(h, units);
+  } else {
+    const k = model.kernelSize;
+    const { height: H, width: W, channels: C } = shape;
+    h = g.transpose(g.reshape(x, [-1, H, W, C]), [0, 3, 1, 2]);
+    let [hh, ww, cc] = [H, W, C];
+    for (const filters of model.channels) {
+      const kern = param([k, k, cc, filters]);
+      const b = param([filters]);
+      const ah = convAxis(hh, k, CONV_STRIDE, 'same');
+      const aw = convAxis(ww, k, CONV_STRIDE, 'same');
+      const spec: ConvSpec = { strides: [CONV_STRIDE, CONV_STRIDE], pads: [ah.begin, aw.begin, ah.end, aw.end] };
+      h = act(g.conv(h, g.transpose(kern, [3, 2, 0, 1]), b, spec));
+      [hh, ww, cc] = [ah.out, aw.out, filters];
+    }
+    h = g.reshape(g.transpose(h, [0, 2, 3, 1]), [-1, hh * ww * cc]);
+    if (model.denseUnits > 0) h = dense(h, model.denseUnits);
+  }
+  const mu = dense(h, L, true);
+  const logvar = dense(h, L, true);
+  return { mu, logvar };
+}
+
+/** vae.ts's decoder on z [N, L] -> [N, D] (logits or means): parameters in trainableWeights order. */
+export function decoderGraph(g: TrainGraph, model: ModelConfig, shape: ImageShape, z: Val, param: ParamSource): Val {
+  const { act, dense } = layerKit(g, model, param);
+  const D = shape.width * shape.height * shape.channels;
+  let d = z;
+  if (model.kind === 'mlp') {
+    for (const units of [...model.hidden].reverse()) d = dense(d, units);
+    return dense(d, D, true);
+  }
+  const geo = convGeometry(model, shape);
+  const k = model.kernelSize;
+  const C = shape.channels;
+  const [hL, wL] = geo.encoderSizes[geo.encoderSizes.length - 1]!;
+  const cL = model.channels[model.channels.length - 1]!;
+  if (model.denseUnits > 0) d = dense(d, model.denseUnits);
+  d = dense(d, hL * wL * cL);
+  d = g.transpose(g.reshape(d, [-1, hL, wL, cL]), [0, 3, 1, 2]);
+  let [dh, dw, dc] = [hL, wL, cL];
+  for (let i = model.channels.length - 1; i >= 0; i--) {
+    const last = i === 0;
+    const filters = last ? C : model.channels[i - 1]!;
+    const kern = param([k, k, filters, dc]);
+    const b = param([filters]);
+    const ah = convTransposeAxis(dh, k, CONV_STRIDE, 'same');
+    const aw = convTransposeAxis(dw, k, CONV_STRIDE, 'same');
+    const spec: ConvSpec = { strides: [CONV_STRIDE, CONV_STRIDE], pads: [ah.begin, aw.begin, ah.end, aw.end] };
+    d = g.convTranspose(d, g.transpose(kern, [3, 2, 0, 1]), b, spec, [ah.outputPadding, aw.outputPadding]);
+    if (!last) d = act(d);
+    [dh, dw, dc] = [ah.out, aw.out, filters];
+  }
+  const [[top, bottom], [left, right]] = geo.crop;
+  if (top + bottom + left + right > 0) d = g.slice(d, [2, 3], [top, left], [dh - bottom, dw - right]);
+  return g.reshape(g.transpose(d, [0, 2, 3, 1]), [-1, D]);
+}
+
 /** -log p(x | decoder output) per row, [N] (losses.ts reconstructionNll). */
-function reconstruction(g: TrainGraph, config: TrainConfig, x: Val, out: Val, logSigma: Val | null, D: number): Val {
+export function reconstruction(g: TrainGraph, config: TrainConfig, x: Val, out: Val, logSigma: Val | null, D: number): Val {
   switch (config.likelihood) {
     case 'bernoulli':
       return g.reduceSum(g.sub(g.softplus(out), g.mul(x, out)), [1]);
