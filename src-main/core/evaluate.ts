@@ -15,7 +15,7 @@ import type { TrainConfig } from '../contract/config.ts';
 import type { EvalResult } from '../contract/types.ts';
 import { likelihoodMean } from '../contract/likelihood.ts';
 import type { DataSource } from './data-source.ts';
-import { iwaeNll, natsToBitsPerDim } from './iwae.ts';
+import { iwaeNll, natsToBitsPerDim, type NativeLogWeights } from './iwae.ts';
 import { klStandardNormal, reconstructionNll } from './losses.ts';
 import { Rng } from './rng.ts';
 import { mse as meanSquaredError, psnr, ssim } from './ssim.ts';
@@ -48,6 +48,8 @@ export interface EvaluateOptions {
   /** How many images one IWAE call handles between progress reports. Default 16. */
   iwaeGroup?: number;
   onProgress?: (p: { phase: EvalPhase; done: number; total: number }) => void;
+  /** Scores the IWAE samples natively (core/ort/iwae.ts) instead of with the tfjs decoder. */
+  native?: NativeLogWeights;
 }
 
 /** The metrics of one evaluation (the run-level fields of EvalResult are added by the caller). */
@@ -130,7 +132,8 @@ export async function evaluateModel(o: EvaluateOptions): Promise<EvalMetrics> {
       const xs = toModel(data.readBatch(batchIdx), batchIdx);
       // Each group gets its own seed (from the evaluation seed and its offset), so the estimate is
       // the same whatever the batch of progress reports, for a given group size.
-      const r = await iwaeNll(tf, { encoder, decoder, likelihood: o.likelihood, gaussianSigma: o.gaussianSigma }, xs, dim, o.iwaeK, (iwaeSeed ^ from) >>> 0);
+      const model = { encoder, decoder, likelihood: o.likelihood, gaussianSigma: o.gaussianSigma, ...(o.native ? { native: o.native } : {}) };
+      const r = await iwaeNll(tf, model, xs, dim, o.iwaeK, (iwaeSeed ^ from) >>> 0);
       all.set(r.nllPerSample, from);
       o.onProgress?.({ phase: 'iwae', done: to, total: nIwae });
       await yieldToEventLoop();

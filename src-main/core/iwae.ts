@@ -23,6 +23,15 @@ import { reconstructionNll } from './losses.ts';
 import { Rng } from './rng.ts';
 import type { Tf } from './tf.ts';
 
+/**
+ * The sample scoring of logWeights done elsewhere (core/ort/iwae.ts: ONNX Runtime). Rows r of the
+ * inputs are samples: z and eps [rows, L], lvSum [rows] (sum_j logvar_j of the sample's image), x
+ * [rows, D] (the image); returns log w per row.
+ */
+export interface NativeLogWeights {
+  logWeights(z: Float32Array, eps: Float32Array, lvSum: Float32Array, x: Float32Array, rows: number): Promise<Float32Array>;
+}
+
 export interface IwaeModel {
   /** x [batch, dim] -> [mu, logvar], each [batch, latentDim] (as buildVae / loadCheckpoint give it). */
   encoder: LayersModel;
@@ -31,6 +40,8 @@ export interface IwaeModel {
   likelihood: TrainConfig['likelihood'];
   /** The observation noise of the Gaussian likelihood (its learned value for a learned one); ignored otherwise. */
   gaussianSigma: number;
+  /** Scores the samples natively instead of with `decoder` in tfjs (same draws, float32 rounding apart). */
+  native?: NativeLogWeights;
 }
 
 export interface IwaeOptions {
@@ -95,20 +106,27 @@ export async function iwaeNll(
     const maxLw = new Float64Array(g).fill(-Infinity);
     const sumW = new Float64Array(g);
 
-    const xg = tf.tensor2d(x.subarray(g0 * dim, (g0 + g) * dim), [g, dim]);
+    const xs = x.subarray(g0 * dim, (g0 + g) * dim);
+    const xg = tf.tensor2d(xs, [g, dim]);
     const [mu, logvar] = tf.tidy(() => encoder.apply(xg, { training: false }) as Tensor[]) as [Tensor2D, Tensor2D];
+    const native = model.native ? nativeInputs(xs, (await mu.data()) as Float32Array, (await logvar.data()) as Float32Array, g, dim, latentDim) : null;
     try {
       for (let i0 = 0; i0 < k; i0 += perChunk) {
         const c = Math.min(perChunk, k - i0);
         const eps = new Float32Array(g * c * latentDim);
         for (let r = 0; r < g; r++) rngs[r]!.fillNormal(eps.subarray(r * c * latentDim, (r + 1) * c * latentDim));
-        const logW = tf.tidy(() => logWeights(tf, model, xg, mu, logvar, tf.tensor3d(eps, [g, c, latentDim]), dim, latentDim));
-        // Read outside the tidy (ENGINEERING.md section 6: tidy walks the returned arrays).
         let lw: Float32Array;
-        try {
-          lw = (await logW.data()) as Float32Array;
-        } finally {
-          logW.dispose();
+        if (native && model.native) {
+          const { z, lvSum, xRep } = native.expand(eps, c);
+          lw = await model.native.logWeights(z, eps, lvSum, xRep, g * c);
+        } else {
+          const logW = tf.tidy(() => logWeights(tf, model, xg, mu, logvar, tf.tensor3d(eps, [g, c, latentDim]), dim, latentDim));
+          // Read outside the tidy (ENGINEERING.md section 6: tidy walks the returned arrays).
+          try {
+            lw = (await logW.data()) as Float32Array;
+          } finally {
+            logW.dispose();
+          }
         }
         for (let r = 0; r < g; r++) {
           let m = maxLw[r]!;
@@ -135,6 +153,37 @@ export async function iwaeNll(
   for (const v of nll) sq += (v - mean) * (v - mean);
   const stdErr = rows > 1 ? Math.sqrt(sq / (rows - 1) / rows) : 0;
   return { nllPerSample: nll, mean, stdErr };
+}
+
+/**
+ * The per-sample inputs of NativeLogWeights for g images and c samples each (row r * c + i is
+ * sample i of image r): z = mu + exp(logvar / 2) * eps in float32 as tfjs computes it, the image's
+ * sum of logvar, and the image itself.
+ */
+function nativeInputs(x: Float32Array, mu: Float32Array, logvar: Float32Array, g: number, dim: number, latentDim: number) {
+  const sigma = logvar.map((v) => Math.exp(v * 0.5));
+  const lvSumRow = Array.from({ length: g }, (_, r) => {
+    let s = 0;
+    for (let j = 0; j < latentDim; j++) s += logvar[r * latentDim + j]!;
+    return Math.fround(s);
+  });
+  return {
+    expand(eps: Float32Array, c: number) {
+      const z = new Float32Array(eps.length);
+      const lvSum = new Float32Array(g * c);
+      const xRep = new Float32Array(g * c * dim);
+      for (let r = 0; r < g; r++) {
+        const row = x.subarray(r * dim, (r + 1) * dim);
+        for (let i = 0; i < c; i++) {
+          const o = (r * c + i) * latentDim;
+          for (let j = 0; j < latentDim; j++) z[o + j] = mu[r * latentDim + j]! + sigma[r * latentDim + j]! * eps[o + j]!;
+          lvSum[r * c + i] = lvSumRow[r]!;
+          xRep.set(row, (r * c + i) * dim);
+        }
+      }
+      return { z, lvSum, xRep };
+    },
+  };
 }
 
 /**

@@ -14,6 +14,7 @@ import { TrainConfigSchema, type TrainConfig } from '../contract/config.ts';
 import { loadCheckpoint, readCheckpointMeta } from '../core/checkpoint.ts';
 import { headSource, memorySource, openFileSource, toDataSource, type DataSource } from '../core/data-source.ts';
 import { evaluateModel } from '../core/evaluate.ts';
+import { createNativeLogWeights, decoderWeights } from '../core/ort/iwae.ts';
 import { describeFailure, loadResumeState, type ResumeState } from '../core/resume.ts';
 import { loadBuiltin } from '../core/sample-data.ts';
 import { evaluationBatch, seedStreams, splitIndices, train, type TrainOptions } from '../core/train.ts';
@@ -222,7 +223,8 @@ async function runEval(channel: Channel, msg: Extract<ToTrainer, { type: 'eval' 
   void channel.send({ type: 'evalProgress', phase: 'loading', done: 0, total: 1 });
   const meta = await readCheckpointMeta(msg.checkpoint);
   const config = meta.config;
-  const { tf, info } = await selectBackend(msg.backend ?? config.backend);
+  // With the run's config, 'onnxruntime' is considered too: it scores the IWAE samples natively.
+  const { tf, info, ort, threads } = await selectBackend(msg.backend ?? config.backend, config);
   void channel.send({ type: 'backend', info });
   const loaded = await loadDataset(msg.dataset);
   const data = toDataSource(loaded);
@@ -244,8 +246,17 @@ async function runEval(channel: Channel, msg: Extract<ToTrainer, { type: 'eval' 
   if (msg.maxSamples > 0 && indices.length > msg.maxSamples) indices = indices.slice(0, msg.maxSamples);
   if (indices.length === 0) throw new Error('the split holds no samples');
   const { encoder, decoder } = await loadCheckpoint(tf, msg.checkpoint);
+  const native =
+    ort && threads && msg.iwaeK > 0
+      ? await createNativeLogWeights(
+          ort,
+          { model: config.model, shape: meta.input, likelihood: config.likelihood, gaussianSigma: checkpointSigma(meta), weights: decoderWeights(decoder) },
+          threads,
+        )
+      : null;
   try {
     const m = await evaluateModel({
+      ...(native ? { native } : {}),
       tf,
       encoder,
       decoder,
@@ -271,6 +282,7 @@ async function runEval(channel: Channel, msg: Extract<ToTrainer, { type: 'eval' 
       },
     });
   } finally {
+    await native?.close();
     encoder.dispose();
     decoder.dispose();
     data.close?.();

@@ -81,6 +81,13 @@ export class TrainGraph {
     return v;
   }
 
+  /** A float tensor constant (e.g. a trained weight baked into an evaluation graph). */
+  constant(data: Float32Array, shape: readonly number[]): Val {
+    const name = `const_${this.initializers.length}`;
+    this.initializers.push({ name, type: 'float', dims: shape, data });
+    return { name, shape, grad: false };
+  }
+
   /** An int64 vector constant (axes, shapes, slice bounds, pads). */
   ints(values: readonly number[]): string {
     const key = `i:${values.join(',')}`;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
 import { ModelConfigSchema } from '../../../src-main/contract/config.ts';
 import { iwaeNll, natsToBitsPerDim, type IwaeModel } from '../../../src-main/core/iwae.ts';
 import { bernoulliNllFromLogits, klStandardNormal } from '../../../src-main/core/losses.ts';
+import { createNativeLogWeights, decoderWeights } from '../../../src-main/core/ort/iwae.ts';
 import { Rng } from '../../../src-main/core/rng.ts';
 import { buildVae } from '../../../src-main/core/vae.ts';
 
@@ -242,4 +244,50 @@ describe('iwaeNll with the Bernoulli likelihood', () => {
   test('natsToBitsPerDim', () => {
     assert.ok(Math.abs(natsToBitsPerDim(784 * Math.LN2, 784) - 1) < 1e-12);
   });
+});
+
+describe('iwaeNll with the samples scored natively (ONNX Runtime, core/ort/iwae.ts)', () => {
+  const shape = { width: D, height: 1, channels: 1 };
+  const linear = ModelConfigSchema.parse({ kind: 'mlp', hidden: [], latentDim: d });
+
+  test('exact posterior: L_k equals log p(x) for every row, as in tfjs', async () => {
+    const model = linearGaussianModel(0);
+    const native = await createNativeLogWeights(ort, { model: linear, shape, likelihood: 'gaussian', gaussianSigma: s, weights: decoderWeights(model.decoder) }, 1);
+    try {
+      const x = sampleData(30, 5);
+      const logp = logMarginals(x);
+      for (const k of [1, 257]) {
+        const res = await iwaeNll(tf, { ...model, native }, x, D, k, 3, { chunkRows: 100 });
+        for (let r = 0; r < 30; r++) assert.ok(Math.abs(-res.nllPerSample[r]! - logp[r]!) < 2e-4, `row ${r}: L_${k} = ${-res.nllPerSample[r]!}, log p(x) = ${logp[r]}`);
+      }
+    } finally {
+      await native.close();
+      dispose(model);
+    }
+  });
+
+  for (const c of [
+    { name: 'MLP, Bernoulli', model: { kind: 'mlp', hidden: [16], latentDim: 3 }, likelihood: 'bernoulli', shape: { width: 5, height: 5, channels: 1 } },
+    { name: 'conv RGB 10x10, continuous Bernoulli', model: { kind: 'conv', channels: [4, 6], kernelSize: 3, latentDim: 2, activation: 'elu' }, likelihood: 'continuousBernoulli', shape: { width: 10, height: 10, channels: 3 } },
+    { name: 'MLP, Gaussian', model: { kind: 'mlp', hidden: [8], latentDim: 2, activation: 'tanh' }, likelihood: 'gaussian', shape: { width: 6, height: 1, channels: 1 } },
+  ] as const) {
+    test(`the same draws give tfjs's estimate per row: ${c.name}`, async () => {
+      const config = ModelConfigSchema.parse(c.model);
+      const { encoder, decoder } = buildVae(tf, config, c.shape, 4);
+      const base: IwaeModel = { encoder, decoder, likelihood: c.likelihood, gaussianSigma: 0.3 };
+      const native = await createNativeLogWeights(ort, { model: config, shape: c.shape, likelihood: c.likelihood, gaussianSigma: 0.3, weights: decoderWeights(decoder) }, 2);
+      try {
+        const dim = c.shape.width * c.shape.height * c.shape.channels;
+        const rng = new Rng(8);
+        const x = Float32Array.from({ length: 6 * dim }, () => rng.uniform());
+        const a = await iwaeNll(tf, base, x, dim, 40, 9, { chunkRows: 64 });
+        const b = await iwaeNll(tf, { ...base, native }, x, dim, 40, 9, { chunkRows: 64 });
+        for (let r = 0; r < 6; r++) assert.ok(Math.abs(a.nllPerSample[r]! - b.nllPerSample[r]!) < 1e-3 * (1 + Math.abs(a.nllPerSample[r]!)), `row ${r}: tfjs ${a.nllPerSample[r]}, native ${b.nllPerSample[r]}`);
+      } finally {
+        await native.close();
+        encoder.dispose();
+        decoder.dispose();
+      }
+    });
+  }
 });
