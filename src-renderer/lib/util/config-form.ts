@@ -10,6 +10,9 @@
  *   into a TrainConfig on each change. Fields that are not relevant to the current choices (conv
  *   fields for an MLP, sigma for a Bernoulli likelihood, momentum for Adam...) are left out of the
  *   config, so the schema fills their defaults and a stale value in a hidden field never blocks a run.
+ * - A field whose key the schema lets be absent (`.optional()`, no default: "threads") says what an
+ *   empty field means ("Auto"); left empty, its key is left out of the config, and a config without
+ *   the key loads as an empty field.
  * - Each schema issue is mapped back to the field that shows it with a short reason.
  */
 import { TrainConfigSchema } from '../../../src-main/contract/index.ts';
@@ -52,6 +55,12 @@ interface FieldDef {
   note?: (f: FormLike) => string | null;
   /** What 0 stands for, where it switches the feature off ("all", "off"); shown in summaries. */
   zeroMeans?: string;
+  /**
+   * What an empty field stands for ("Auto"): only for a field the schema lets be absent (optional,
+   * no default), whose key an empty field leaves out of the config. Shown as the placeholder and in
+   * summaries.
+   */
+  blankMeans?: string;
   /** A choice whose value names itself in a collapsed group's summary ("MLP", "Adam"). */
   bare?: boolean;
 }
@@ -334,6 +343,25 @@ const FIELDS = {
     group: 'run',
     note: (f) => (num(f, 'maxSteps') > 0 ? 'Ignored: the step budget sets the length' : null),
   },
+  // Backend and Threads open the advanced part, side by side (one row of the two-column grid).
+  backend: {
+    path: 'backend',
+    label: 'Backend',
+    help: 'Compute engine; auto picks the fastest that loads (TensorFlow native or GPU > ONNX Runtime native CPU > WebAssembly > plain JS). The Compute page shows which load here.',
+    group: 'run',
+    advanced: true,
+    optionLabels: { auto: 'Auto', tensorflow: 'TensorFlow', onnxruntime: 'ONNX Runtime', wasm: 'WebAssembly', cpu: 'Plain JS' },
+  },
+  threads: {
+    path: 'threads',
+    label: 'Threads',
+    help: 'CPU threads to train on: ONNX Runtime’s intra-op threads, or WebAssembly’s data-parallel workers. Auto: one per core (one for a WebAssembly MLP); fewer leave cores free for other work. TensorFlow ignores it.',
+    group: 'run',
+    advanced: true,
+    blankMeans: 'Auto',
+    // TensorFlow uses every core itself and plain JS one: the count only steers ONNX Runtime and wasm.
+    when: (f) => f['backend'] !== 'tensorflow' && f['backend'] !== 'cpu',
+  },
   maxSteps: {
     path: 'maxSteps',
     label: 'Step budget',
@@ -364,14 +392,6 @@ const FIELDS = {
     help: 'Same seed, same data split, shuffles and initial weights.',
     group: 'run',
     advanced: true,
-  },
-  backend: {
-    path: 'backend',
-    label: 'Backend',
-    help: 'Compute engine; auto picks the fastest that loads (TensorFlow native or GPU > ONNX Runtime native CPU > WebAssembly > plain JS). The Compute page shows which load here.',
-    group: 'run',
-    advanced: true,
-    optionLabels: { auto: 'Auto', tensorflow: 'TensorFlow', onnxruntime: 'ONNX Runtime', wasm: 'WebAssembly', cpu: 'Plain JS' },
   },
 } satisfies Record<string, FieldDef>;
 
@@ -410,15 +430,32 @@ function unwrap(node: SchemaNode): SchemaNode {
   return n;
 }
 
-/** The (unwrapped) schema at a dotted path of TrainConfigSchema. */
-function schemaAt(path: string): SchemaNode {
-  let node = unwrap(TrainConfigSchema as unknown as SchemaNode);
+/** The schema at a dotted path of TrainConfigSchema, still in its wrappers (default, optional...). */
+function wrappedSchemaAt(path: string): SchemaNode {
+  let node = TrainConfigSchema as unknown as SchemaNode;
   for (const key of path.split('.')) {
-    const next = node.def.type === 'object' ? node.def.shape?.[key] : undefined;
+    const parent = unwrap(node);
+    const next = parent.def.type === 'object' ? parent.def.shape?.[key] : undefined;
     if (!next) throw new Error(`TrainConfigSchema has no field "${path}"`);
-    node = unwrap(next);
+    node = next;
   }
   return node;
+}
+
+/** The (unwrapped) schema at a dotted path of TrainConfigSchema. */
+function schemaAt(path: string): SchemaNode {
+  return unwrap(wrappedSchemaAt(path));
+}
+
+/** Whether the key at `path` may be absent from a parsed config: optional, and no default fills it. */
+function mayBeAbsent(path: string): boolean {
+  let n = wrappedSchemaAt(path);
+  while (WRAPPERS.has(n.def.type) && n.def.innerType) {
+    if (n.def.type === 'default' || n.def.type === 'prefault') return false;
+    if (n.def.type === 'optional') return true;
+    n = n.def.innerType;
+  }
+  return false;
 }
 
 /** Bounds of a number; null where the schema sets none. */
@@ -489,12 +526,18 @@ export interface FieldSpec {
   /** Number and list fields: the schema's bounds. */
   range?: FieldRange;
   zeroMeans?: string;
+  /** Fields the schema lets be absent: what empty means ("Auto"); empty leaves the key out. */
+  blankMeans?: string;
   bare: boolean;
 }
 
 function resolve(key: FieldKey): FieldSpec {
   const def: FieldDef = FIELDS[key];
   const node = schemaAt(def.path);
+  // An optional key must say what its absence means, and only an optional key may be left empty.
+  if (mayBeAbsent(def.path) !== (def.blankMeans !== undefined)) {
+    throw new Error(`${def.path}: blankMeans must be set exactly when the schema lets the key be absent`);
+  }
   const base = {
     key,
     path: def.path,
@@ -505,6 +548,7 @@ function resolve(key: FieldKey): FieldSpec {
     segmented: def.segmented ?? false,
     bare: def.bare ?? false,
     ...(def.zeroMeans ? { zeroMeans: def.zeroMeans } : {}),
+    ...(def.blankMeans ? { blankMeans: def.blankMeans } : {}),
   };
   switch (node.def.type) {
     case 'enum': {
@@ -581,8 +625,16 @@ function boundsSentence(r: NumberRange): string {
   return [lo, hi].filter(Boolean).join(', ');
 }
 
-/** The valid range in words, for screen readers and the help line ("Whole number, at least 1, at most 512."). */
+/**
+ * The valid range in words, for screen readers and the help line ("Whole number, at least 1, at
+ * most 512."; "... Empty: Auto." where the field may be left empty).
+ */
 export function rangeSentence(spec: FieldSpec): string {
+  const s = rangeWords(spec);
+  return spec.blankMeans ? `${s} Empty: ${spec.blankMeans}.` : s;
+}
+
+function rangeWords(spec: FieldSpec): string {
   const range = spec.range;
   if (!range) return spec.options ? `One of: ${spec.options.map((o) => spec.optionLabels?.[o] ?? o).join(', ')}.` : '';
   const what = range.value.integer ? 'whole number' : 'number';
@@ -616,7 +668,7 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
 
 /**
  * The form for a config. A run stored before a field existed lacks it: the schema's default (what
- * that run used) fills it in.
+ * that run used) fills it in. An optional key that is absent ("threads": automatic) gives an empty field.
  */
 export function formFromConfig(c: TrainConfig): FormValues {
   const full = TrainConfigSchema.safeParse(c);
@@ -720,6 +772,8 @@ export function checkForm(f: FormValues): FormCheck {
   for (const key of FIELD_KEYS) {
     if (!isRelevant(key, f)) continue;
     const spec = FIELD_SPECS[key];
+    // Empty where the key may be absent: left out of the config (automatic), not null or 0.
+    if (spec.blankMeans !== undefined && f[key].trim() === '') continue;
     let value: unknown = f[key];
     if (spec.kind === 'number') {
       const r = parseNumber(f[key]);
@@ -750,10 +804,14 @@ export function changedFields(f: FormValues, defaults: FormValues): FieldKey[] {
   return FIELD_KEYS.filter((k) => f[k].trim() !== defaults[k]);
 }
 
-/** The value as shown to a person: a choice's label, a list with arrows, "off" for a 0 that disables. */
+/**
+ * The value as shown to a person: a choice's label, a list with arrows, "off" for a 0 that
+ * disables, "Auto" for an optional field left empty.
+ */
 export function displayValue(key: FieldKey, f: FormValues): string {
   const spec = FIELD_SPECS[key];
   const v = f[key].trim();
+  if (spec.blankMeans !== undefined && v === '') return spec.blankMeans;
   if (spec.kind === 'choice') return spec.optionLabels?.[v] ?? v;
   if (spec.kind === 'list') return v === '' ? 'none' : v.split(/[\s,;]+/).filter(Boolean).join(' → ');
   if (spec.zeroMeans && v !== '' && Number(v) === 0) return spec.zeroMeans;

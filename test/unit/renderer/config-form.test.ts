@@ -51,8 +51,14 @@ test('the default form is valid and round-trips to DEFAULT_CONFIG', () => {
   assert.deepEqual(r.config, DEFAULT_CONFIG);
 });
 
+/**
+ * Keys the schema lets be absent (optional, no default): DEFAULT_CONFIG lacks them, the form still
+ * covers them (an empty field means the key is left out). Add a key here deliberately, with its field.
+ */
+const OPTIONAL_PATHS = ['threads'];
+
 test('the field table covers every leaf of TrainConfigSchema, one field per path', () => {
-  const leaves: string[] = [];
+  const leaves: string[] = [...OPTIONAL_PATHS];
   const walk = (obj: Record<string, unknown>, prefix: string) => {
     for (const [k, v] of Object.entries(obj)) {
       const path = prefix ? `${prefix}.${k}` : k;
@@ -63,6 +69,16 @@ test('the field table covers every leaf of TrainConfigSchema, one field per path
   walk(DEFAULT_CONFIG as unknown as Record<string, unknown>, '');
   assert.deepEqual([...Object.values(FIELD_PATHS)].sort(), leaves.sort());
   assert.equal(new Set(Object.values(FIELD_PATHS)).size, FIELD_KEYS.length, 'one path per field');
+  // The optional keys really are optional: absent from the defaults, and the schema accepts a config without them.
+  for (const path of OPTIONAL_PATHS) {
+    assert.equal(path in DEFAULT_CONFIG, false, `${path} has a default: it belongs to the leaves`);
+    assert.equal(TrainConfigSchema.safeParse({ ...DEFAULT_CONFIG, [path]: undefined }).success, true, path);
+  }
+  // Exactly the optional fields may be left empty.
+  assert.deepEqual(
+    FIELD_KEYS.filter((k) => FIELD_SPECS[k].blankMeans !== undefined).map((k) => FIELD_PATHS[k]),
+    OPTIONAL_PATHS,
+  );
   // Every field sits in exactly one of the six groups.
   assert.deepEqual(GROUPS.map((g) => g.id), ['data', 'model', 'likelihood', 'objective', 'optimizer', 'run']);
   assert.deepEqual(GROUPS.flatMap((g) => groupFields(g.id)).sort(), [...FIELD_KEYS].sort());
@@ -224,6 +240,8 @@ test('fields that do not matter are hidden, left to their defaults and never blo
     [{ lrSchedule: 'constant' }, 'lrGamma', 'lrSchedule.gamma'],
     [{ lrSchedule: 'step' }, 'lrMinFactor', 'lrSchedule.minFactor'],
     [{ patience: '0' }, 'minDelta', 'earlyStopping.minDelta'],
+    [{ backend: 'tensorflow' }, 'threads', 'threads'],
+    [{ backend: 'cpu' }, 'threads', 'threads'],
   ];
   for (const [context, key, path] of cases) {
     const f = withField({ ...context, [key]: 'garbage' });
@@ -259,6 +277,10 @@ test('each invalid field gets its own short reason, and no config', () => {
     [{ activation: 'swish' }, 'activation', 'Choose one of relu, tanh, elu, leakyRelu'],
     [{ optimizer: 'sgd', momentum: '1' }, 'momentum', 'Must be ≤ 0.9999'],
     [{ likelihood: 'gaussian', gaussianSigma: '0' }, 'gaussianSigma', 'Must be > 0'],
+    [{ threads: '0' }, 'threads', 'Must be ≥ 1'],
+    [{ threads: '65' }, 'threads', 'Must be ≤ 64'],
+    [{ threads: '2.5' }, 'threads', 'Must be a whole number'],
+    [{ threads: 'many' }, 'threads', 'Not a number'],
     // Not a schema rule but one the engine enforces at start.
     [{ patience: '5', validationFraction: '0' }, 'patience', 'Needs a validation split above 0'],
   ];
@@ -292,6 +314,71 @@ test('parsers, path mapping, display', () => {
   assert.equal(labelledValue('latentDim', defaults()), 'Latent size 20');
   assert.equal(labelledValue('kind', withField({ kind: 'conv' })), 'Convolutional');
   assert.equal(labelledValue('binarization', defaults()), 'Binarization None');
+});
+
+test('threads: empty is Auto (no key in the config), a number is sent as is, and a stored count loads back', () => {
+  const spec = FIELD_SPECS.threads;
+  assert.deepEqual([spec.group, spec.advanced, spec.kind, spec.blankMeans], ['run', true, 'number', 'Auto']);
+  assert.deepEqual(spec.range?.value, { min: 1, minInclusive: true, max: 64, maxInclusive: true, integer: true });
+  assert.equal(rangeShort(spec), '1–64');
+  assert.equal(rangeSentence(spec), 'Whole number, at least 1, at most 64. Empty: Auto.');
+  // Shown next to Backend, in the Run group's advanced part.
+  const run = groupFields('run');
+  assert.equal(run.indexOf('threads'), run.indexOf('backend') + 1);
+  assert.match(spec.help, /ONNX Runtime/);
+  assert.match(spec.help, /WebAssembly/);
+  assert.match(spec.help, /one per core/);
+  assert.match(spec.help, /cores free/);
+
+  // Auto (empty, or blanks): the key is left out, not null or 0.
+  assert.equal(defaults().threads, '');
+  for (const text of ['', '  ']) {
+    const r = checkForm(withField({ threads: text }));
+    assert.deepEqual(r.errors, {});
+    assert.equal('threads' in r.config!, false, JSON.stringify(text));
+    assert.deepEqual(r.config, DEFAULT_CONFIG);
+  }
+  assert.equal(displayValue('threads', defaults()), 'Auto');
+  assert.equal(labelledValue('threads', defaults()), 'Threads Auto');
+  assert.deepEqual(changedFields(withField({ threads: ' ' }), defaults()), []);
+
+  // A count lands in the config, and what the form sends is what main accepts.
+  const two = checkForm(withField({ threads: ' 2 ' })).config!;
+  assert.equal(two.threads, 2);
+  assert.deepEqual(TrainConfigSchema.parse(two), two);
+  assert.deepEqual(TrainConfigSchema.parse(JSON.parse(JSON.stringify(two))), two, 'survives the JSON of the wire');
+  assert.equal(checkForm(withField({ threads: '64', backend: 'wasm' })).config?.threads, 64);
+  assert.equal(checkForm(withField({ threads: '1', backend: 'onnxruntime' })).config?.threads, 1);
+  assert.deepEqual(changedFields(withField({ threads: '2' }), defaults()), ['threads']);
+  assert.equal(displayValue('threads', withField({ threads: '2' })), '2');
+
+  // A stored (or re-run) config with a count shows it, and round-trips.
+  const four = TrainConfigSchema.parse({ threads: 4, backend: 'wasm' });
+  const f = formFromConfig(four);
+  assert.equal(f.threads, '4');
+  assert.deepEqual(checkForm(f).config, four);
+  assert.equal(formFromConfig(TrainConfigSchema.parse({ threads: 2 })).threads, '2');
+
+  // Hidden (and left out) for the backends that ignore it.
+  for (const backend of ['tensorflow', 'cpu']) {
+    const r = checkForm(withField({ backend, threads: '8' }));
+    assert.deepEqual(r.errors, {});
+    assert.equal('threads' in r.config!, false, backend);
+  }
+  for (const backend of ['auto', 'onnxruntime', 'wasm']) assert.ok(isRelevant('threads', withField({ backend })), backend);
+
+  // Out of range: rejected, the field named, no config.
+  for (const [text, reason] of [
+    ['0', 'Must be ≥ 1'],
+    ['65', 'Must be ≤ 64'],
+    ['-2', 'Must be ≥ 1'],
+    ['1.5', 'Must be a whole number'],
+    ['auto', 'Not a number'],
+  ] as const) {
+    const r = checkForm(withField({ threads: text }));
+    assert.equal(r.config, null, text);
+    assert.deepEqual(r.errors, { threads: reason }, text);
+  }
 });
 
 test('a config stored before a field existed loads with the schema default for it', () => {
