@@ -161,13 +161,21 @@ export function stepWorkerEntry(moduleUrl: string = import.meta.url): string | n
   return candidates.find((file) => fs.existsSync(file)) ?? null;
 }
 
-/** onnxruntime-node's version, or null when it is not installed. */
-function onnxruntimeVersion(): string | null {
+/**
+ * onnxruntime-node (a native addon: loaded with require, never bundled) and its version, for the
+ * native step, native evaluation and the export checks. Throws why it did not load.
+ */
+export function loadOnnxruntimeModule(): { ort: OrtRuntime; version: string } {
+  const mod = require('onnxruntime-node') as OrtRuntime & { default?: OrtRuntime };
+  const ort = mod.default ?? mod;
+  if (typeof ort.InferenceSession?.create !== 'function') throw new Error('onnxruntime-node loaded without an InferenceSession');
+  let version = 'unknown version';
   try {
-    return (require('onnxruntime-node/package.json') as { version: string }).version;
+    version = (require('onnxruntime-node/package.json') as { version: string }).version;
   } catch {
-    return null;
+    /* keep 'unknown version' */
   }
+  return { ort, version };
 }
 
 /**
@@ -183,11 +191,8 @@ async function loadOnnxruntime(evaluation: SelectedBackend, skipped: BackendInfo
     return null;
   }
   try {
-    const mod = require('onnxruntime-node') as OrtRuntime & { default?: OrtRuntime };
-    const ort = mod.default ?? mod;
-    if (typeof ort.InferenceSession?.create !== 'function') throw new Error('onnxruntime-node loaded without an InferenceSession');
+    const { ort, version } = loadOnnxruntimeModule();
     const threads = config ? resolveNativeThreads(config) : availableCores();
-    const version = onnxruntimeVersion() ?? 'unknown version';
     const evalOn = evaluation.info.backend === 'wasm' ? 'WebAssembly' : 'JavaScript';
     const device = `CPU (${threads} thread${threads === 1 ? '' : 's'}, ONNX Runtime ${version} native kernels, ${cpuName()}; evaluation on tfjs ${evalOn})`;
     return { tf: evaluation.tf, info: { backend: 'onnxruntime', device, tfjsVersion: evaluation.info.tfjsVersion, skipped }, ort, threads };

@@ -13,10 +13,8 @@
  * job reports every check; main decides (a failure is an error and nothing is kept).
  */
 import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { io, LayersModel, Tensor } from '@tensorflow/tfjs';
-import type * as OrtModule from 'onnxruntime-node';
 import type { ExportVerification } from '../contract/export.ts';
 import { loadCheckpoint, readCheckpointMeta } from '../core/checkpoint.ts';
 import { buildManifest, decoderOutputName, EXPORT_PATHS, MANIFEST_FILE, type ManifestContext } from '../core/export/manifest.ts';
@@ -24,7 +22,7 @@ import { layersToOnnx } from '../core/export/onnx.ts';
 import { copyTfjsModel, MODEL_PARTS, readModelFiles, type ModelPart } from '../core/export/tfjs.ts';
 import { Rng } from '../core/rng.ts';
 import type { Tf } from '../core/tf.ts';
-import { selectBackend } from './backend.ts';
+import { loadOnnxruntimeModule, selectBackend } from './backend.ts';
 import type { Job } from './jobs.ts';
 
 export interface ExportModelsPayload {
@@ -121,20 +119,6 @@ async function runLayers(tf: Tf, model: LayersModel, input: Float32Array, width:
 }
 
 
-type Ort = typeof OrtModule;
-
-async function loadOrt(): Promise<{ ort: Ort; version: string }> {
-  const mod = (await import('onnxruntime-node')) as Ort & { default?: Ort };
-  const ort = (mod.InferenceSession ? mod : mod.default) as Ort;
-  let version = 'unknown';
-  try {
-    version = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
-  } catch {
-    /* keep 'unknown' */
-  }
-  return { ort, version };
-}
-
 export const job: Job = async (raw, ctx) => {
   const p = raw as ExportModelsPayload;
   // VAE_STUDIO_EXPORT_TOLERANCE overrides the tolerance (tests use a negative one to see a check fail).
@@ -176,7 +160,7 @@ export const job: Job = async (raw, ctx) => {
   ctx.progress('verify', done, steps);
   const { tf, info } = await selectBackend(meta.config.backend);
   ctx.backend(info);
-  const ort = wantOnnx ? await loadOrt() : null;
+  const ort = wantOnnx ? loadOnnxruntimeModule() : null;
   const verifications: ExportVerification[] = [];
   const inputs = verificationInputs(meta.dim, meta.config.model.latentDim);
   const studio = await loadCheckpoint(tf, p.checkpoint);
