@@ -18,7 +18,7 @@ import { encodeModel } from '../export/onnx-proto.ts';
 import type { StepEngine } from '../parallel/engine.ts';
 import type { Tf } from '../tf.ts';
 import type { ImageShape } from '../vae.ts';
-import { captureOptimizerState, writeOptimizerState } from './optimizer-state.ts';
+import { captureOptimizerState, slotSpec, writeOptimizerState } from './optimizer-state.ts';
 import { buildStepGraph } from './vae-step.ts';
 
 /** What the engine needs of onnxruntime-node. */
@@ -67,7 +67,8 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
   });
 
   let w: Float32Array[] = vars.map((v) => Float32Array.from(v.dataSync() as Float32Array));
-  const state = await captureOptimizerState(optimizer, config, vars);
+  const slotsOf = slotSpec(config.optimizer);
+  const state = await captureOptimizerState(optimizer, slotsOf, vars);
   let slot: Float32Array[][] = state.slots;
   // tfjs's Adam keeps beta^t as a float32 variable multiplied by beta every step; the same product
   // here, recomputed from the iteration count so that a resumed run continues exactly.
@@ -124,7 +125,7 @@ export async function createOrtEngine(o: OrtEngineOptions): Promise<OrtStepEngin
       });
     },
     async syncOptimizer() {
-      await writeOptimizerState(tf, optimizer, config, vars, { iterations: state.iterations, slots: slot });
+      await writeOptimizerState(tf, optimizer, slotsOf, vars, { iterations: state.iterations, slots: slot });
     },
     async close() {
       if (closed) return;

@@ -15,17 +15,20 @@ import type { Optimizer, Tensor, Variable } from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../contract/config.ts';
 import type { Tf } from '../tf.ts';
 
-interface SlotSpec {
+export interface SlotSpec {
   suffixes: readonly string[];
   /** The optimiser's fields holding those slots ({variable} entries), freed before setWeights replaces them. */
   fields: readonly string[];
 }
 
+/** Adam's and AdamW's slots: the first and second moments. */
+export const ADAM_SLOTS: SlotSpec = { suffixes: ['m', 'v'], fields: ['accumulatedFirstMoment', 'accumulatedSecondMoment'] };
+
 export function slotSpec(optimizer: TrainConfig['optimizer']): SlotSpec {
   switch (optimizer.name) {
     case 'adam':
     case 'adamw':
-      return { suffixes: ['m', 'v'], fields: ['accumulatedFirstMoment', 'accumulatedSecondMoment'] };
+      return ADAM_SLOTS;
     case 'rmsprop':
       return { suffixes: ['rms', 'momentum'], fields: ['accumulatedMeanSquares', 'accumulatedMoments'] };
     case 'sgd':
@@ -45,8 +48,7 @@ export interface OptimizerState {
   slots: Float32Array[][];
 }
 
-export async function captureOptimizerState(optimizer: Optimizer, config: TrainConfig, vars: readonly Variable[]): Promise<OptimizerState> {
-  const spec = slotSpec(config.optimizer);
+export async function captureOptimizerState(optimizer: Optimizer, spec: SlotSpec, vars: readonly Variable[]): Promise<OptimizerState> {
   const named = await optimizer.getWeights();
   const iter = named[0];
   const iterations = iter && iter.name === 'iter' ? (await iter.tensor.data())[0]! : 0;
@@ -60,13 +62,12 @@ export async function captureOptimizerState(optimizer: Optimizer, config: TrainC
       for (let j = 0; j < order.length; j++) slots[k]![order[j]!]!.set(await listed[k * vars.length + j]!.tensor.data());
     }
   } else if (listed.length !== 0) {
-    throw new Error(`the ${config.optimizer.name} optimiser holds ${listed.length} slot tensors for ${vars.length} variables`);
+    throw new Error(`the optimiser holds ${listed.length} slot tensors for ${vars.length} variables (${spec.suffixes.length} per variable expected)`);
   }
   return { iterations, slots };
 }
 
-export async function writeOptimizerState(tf: Tf, optimizer: Optimizer, config: TrainConfig, vars: readonly Variable[], state: OptimizerState): Promise<void> {
-  const spec = slotSpec(config.optimizer);
+export async function writeOptimizerState(tf: Tf, optimizer: Optimizer, spec: SlotSpec, vars: readonly Variable[], state: OptimizerState): Promise<void> {
   const order = accumulatorOrder(vars);
   const list: Array<{ name: string; tensor: Tensor }> = [{ name: 'iter', tensor: tf.scalar(state.iterations, 'int32') }];
   spec.suffixes.forEach((suffix, k) => {

@@ -36,7 +36,7 @@ import type { LayersModel, NamedTensorMap, Optimizer, Scalar, Tensor, Variable }
 import type { TrainConfig } from '../../contract/config.ts';
 import type { Tf } from '../tf.ts';
 import type { ImageShape } from '../vae.ts';
-import { accumulatorOrder } from '../ort/optimizer-state.ts';
+import { accumulatorOrder, ADAM_SLOTS, writeOptimizerState } from '../ort/optimizer-state.ts';
 import { createAdamSimd } from './adam-simd.ts';
 import { adamSlice, paramSlices, reduceSlice } from './fused-adam.ts';
 import { flatLayout, freeBitsMask, type FlatLayout, gradientMap, loadFlatWeights, shardGradients, shardKlSums, shardRanges, sumSlots, writeGradients, type Forward } from './objective.ts';
@@ -563,8 +563,6 @@ interface AdamInternals {
   beta1: number;
   beta2: number;
   epsilon: number;
-  accumulatedFirstMoment?: Array<{ variable: Variable }>;
-  accumulatedSecondMoment?: Array<{ variable: Variable }>;
 }
 
 function adamConstants(optimizer: Optimizer): { beta1: number; beta2: number; epsilon: number } {
@@ -574,16 +572,7 @@ function adamConstants(optimizer: Optimizer): { beta1: number; beta2: number; ep
 
 /** Puts the sharded Adam's moments and iteration count back into the tfjs optimiser (for checkpoints). */
 async function writeBackAdam(tf: Tf, optimizer: Optimizer, vars: readonly Variable[], layout: ReturnType<typeof flatLayout>, f: FusedMain): Promise<void> {
-  const a = optimizer as unknown as AdamInternals;
-  const order = accumulatorOrder(vars);
-  const part = (src: Float32Array, i: number) => tf.tensor(src.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!), layout.shapes[i]!);
-  const list = [
-    { name: 'iter', tensor: tf.scalar(f.iterations, 'int32') as Tensor },
-    ...order.map((i) => ({ name: `${vars[i]!.name}/m`, tensor: part(f.m, i) })),
-    ...order.map((i) => ({ name: `${vars[i]!.name}/v`, tensor: part(f.v, i) })),
-  ];
-  // setWeights makes new variables from the list; the old ones would leak.
-  tf.dispose([...(a.accumulatedFirstMoment ?? []), ...(a.accumulatedSecondMoment ?? [])].map((x) => x.variable));
-  await optimizer.setWeights(list);
-  tf.dispose(list.map((x) => x.tensor));
+  // Copies, not views: the tfjs 'cpu' backend keeps the arrays it is given, and f's change every step.
+  const perVariable = (flat: Float32Array) => vars.map((_, i) => flat.slice(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!));
+  await writeOptimizerState(tf, optimizer, ADAM_SLOTS, vars, { iterations: f.iterations, slots: [perVariable(f.m), perVariable(f.v)] });
 }
